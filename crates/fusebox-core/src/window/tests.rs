@@ -1,0 +1,220 @@
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+
+const MS: Duration = Duration::from_millis(1);
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+#[test]
+fn count_window_keeps_only_the_last_n_calls() {
+    let recorder = Recorder::new(Window::count(3), &[MS * 100], true, Duration::ZERO);
+    recorder.record(Duration::ZERO, true, MS * 500);
+    recorder.record(Duration::ZERO, false, MS * 10);
+    recorder.record(Duration::ZERO, false, MS * 20);
+    let m = recorder.metrics(Duration::ZERO);
+    assert_eq!((m.total(), m.failures()), (3, 1));
+    assert_eq!(m.total_duration(), MS * 530);
+    assert_eq!(m.slow_calls(MS * 100), Some(1));
+
+    // The fourth call pushes the slow failure out.
+    recorder.record(Duration::ZERO, false, MS * 30);
+    let m = recorder.metrics(Duration::ZERO);
+    assert_eq!((m.total(), m.failures()), (3, 0));
+    assert_eq!(m.total_duration(), MS * 60);
+    assert_eq!(m.slow_calls(MS * 100), Some(0));
+    assert_eq!(m.failure_rate(), Some(0.0));
+    assert_eq!(m.avg_latency(), Some(MS * 20));
+}
+
+#[test]
+fn count_window_strides_are_coprime_with_the_ring_so_every_slot_is_used() {
+    for (size, stride) in [(1, 1), (16, 1), (17, 16), (100, 17), (1000, 17), (4096, 17)] {
+        let ring = count::CountRecorder::new(size, &[]);
+        assert_eq!(ring.stride(), stride, "size {size}");
+        for _ in 0..size {
+            ring.record(false, 1);
+        }
+        assert_eq!(
+            ring.recount().1,
+            Duration::from_nanos(size as u64),
+            "size {size}"
+        );
+    }
+}
+
+#[test]
+fn count_window_is_not_aged_by_time() {
+    let recorder = Recorder::new(Window::count(10), &[], true, Duration::ZERO);
+    recorder.record(Duration::ZERO, true, MS);
+    assert_eq!(recorder.metrics(secs(3600)).failures(), 1);
+}
+
+#[test]
+fn time_window_expires_old_buckets_on_read_without_new_calls() {
+    let recorder = Recorder::new(Window::time(secs(3)), &[], true, Duration::ZERO);
+    recorder.record(Duration::ZERO, true, MS);
+    assert_eq!(recorder.metrics(MS * 2999).failures(), 1);
+    // Second 0 leaves a 3 s window at second 3; nothing was recorded since.
+    assert_eq!(recorder.metrics(secs(3)).failures(), 0);
+    assert_eq!(recorder.metrics(secs(3)).total(), 0);
+    assert_eq!(recorder.metrics(secs(10)).failure_rate(), None);
+}
+
+#[test]
+fn time_window_counts_the_last_d_seconds_in_whole_buckets() {
+    let recorder = Recorder::new(Window::time(secs(2)), &[MS * 100], true, Duration::ZERO);
+    recorder.record(MS * 100, true, MS * 200); // second 0
+    recorder.record(MS * 1100, false, MS * 50); // second 1
+    recorder.record(MS * 1900, false, MS * 150); // second 1
+    let m = recorder.metrics(MS * 1999);
+    assert_eq!((m.total(), m.failures()), (3, 1));
+    assert_eq!(m.slow_calls(MS * 100), Some(2));
+    // At second 2 the bucket of second 0 is out.
+    let m = recorder.metrics(secs(2));
+    assert_eq!((m.total(), m.failures()), (2, 0));
+    assert_eq!(m.total_duration(), MS * 200);
+    assert_eq!(m.slow_calls(MS * 100), Some(1));
+    // Recording at second 2 reuses the bucket of second 0.
+    recorder.record(MS * 2500, true, MS);
+    let m = recorder.metrics(MS * 2500);
+    assert_eq!((m.total(), m.failures()), (3, 1));
+    // A long silence empties everything.
+    assert_eq!(recorder.metrics(secs(1000)).total(), 0);
+    recorder.record(secs(1000), false, MS);
+    assert_eq!(recorder.metrics(secs(1000)).total(), 1);
+}
+
+#[test]
+fn window_validation_names_the_allowed_range() {
+    assert_eq!(
+        Window::count(0).validate(),
+        Err("count(n) needs 1 <= n <= 1000000")
+    );
+    assert_eq!(Window::count(1).validate(), Ok(()));
+    assert_eq!(Window::count(MAX_COUNT_WINDOW).validate(), Ok(()));
+    assert!(Window::count(MAX_COUNT_WINDOW + 1).validate().is_err());
+    let time_err = Err("time(d) needs whole seconds with 1s <= d <= 86400s");
+    assert_eq!(Window::time(Duration::ZERO).validate(), time_err);
+    assert_eq!(Window::time(MS * 1500).validate(), time_err);
+    assert_eq!(Window::time(secs(86_401)).validate(), time_err);
+    assert_eq!(Window::time(secs(1)).validate(), Ok(()));
+    assert_eq!(Window::time(MAX_TIME_WINDOW).validate(), Ok(()));
+}
+
+#[test]
+fn concurrent_records_leave_sums_equal_to_the_ring() {
+    let recorder = Recorder::new(Window::count(64), &[MS], true, Duration::ZERO);
+    std::thread::scope(|scope| {
+        for t in 0..4u32 {
+            let recorder = &recorder;
+            scope.spawn(move || {
+                for i in 0..10_000u32 {
+                    recorder.record(Duration::ZERO, (i + t) % 4 == 0, MS * (i % 3));
+                }
+            });
+        }
+    });
+    let m = recorder.metrics(Duration::ZERO);
+    let Calls::Count(count) = &recorder.calls else {
+        unreachable!("built as a count window")
+    };
+    // Once every record has finished, the running sums equal the ring's contents.
+    assert_eq!(m.total(), 64);
+    assert_eq!((m.failures(), m.total_duration()), count.recount());
+}
+
+/// One step of a generated history: move the clock, then record a call.
+#[derive(Clone, Debug)]
+struct Step {
+    advance_ms: u64,
+    failure: bool,
+    duration_ms: u64,
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    prop::collection::vec(
+        (
+            prop_oneof![Just(0u64), 0..1500u64, 0..6000u64],
+            any::<bool>(),
+            0..300u64,
+        )
+            .prop_map(|(advance_ms, failure, duration_ms)| Step {
+                advance_ms,
+                failure,
+                duration_ms,
+            }),
+        0..200,
+    )
+}
+
+/// Metrics recomputed naively from every record in the window.
+fn naive(
+    records: &[(u64, bool, u64)],
+    window: Window,
+    now_ms: u64,
+    thresholds: &[u64],
+) -> (u64, u64, u64, Vec<u64>) {
+    let live: Vec<_> = match window {
+        Window::Count(n) => records.iter().rev().take(n).collect(),
+        Window::Time(d) => {
+            let now_second = now_ms / 1000;
+            let oldest = (now_second + 1).saturating_sub(d.as_secs());
+            records
+                .iter()
+                .filter(|(at, _, _)| at / 1000 >= oldest)
+                .collect()
+        }
+    };
+    let total = live.len() as u64;
+    let failures = live.iter().filter(|r| r.1).count() as u64;
+    let duration = live.iter().map(|r| r.2).sum();
+    let slow = thresholds
+        .iter()
+        .map(|t| live.iter().filter(|r| r.2 >= *t).count() as u64)
+        .collect();
+    (total, failures, duration, slow)
+}
+
+fn check_against_naive(window: Window, steps: &[Step]) -> Result<(), TestCaseError> {
+    let thresholds_ms = [50u64, 200];
+    let thresholds: Vec<_> = thresholds_ms.iter().map(|t| MS * (*t as u32)).collect();
+    let recorder = Recorder::new(window, &thresholds, true, Duration::ZERO);
+    let mut now_ms = 0;
+    let mut records = Vec::new();
+    for step in steps {
+        now_ms += step.advance_ms;
+        let now = Duration::from_millis(now_ms);
+        recorder.record(now, step.failure, Duration::from_millis(step.duration_ms));
+        records.push((now_ms, step.failure, step.duration_ms));
+        let m = recorder.metrics(now);
+        let (total, failures, duration, slow) = naive(&records, window, now_ms, &thresholds_ms);
+        prop_assert_eq!(m.total(), total);
+        prop_assert_eq!(m.failures(), failures);
+        prop_assert_eq!(m.total_duration(), Duration::from_millis(duration));
+        let got: Vec<_> = m.slow().map(|(_, calls)| calls).collect();
+        prop_assert_eq!(got, slow);
+    }
+    // Reading later, with no new calls, expires what is due.
+    let later = now_ms + 2500;
+    let m = recorder.metrics(Duration::from_millis(later));
+    let (total, failures, _, _) = naive(&records, window, later, &thresholds_ms);
+    prop_assert_eq!((m.total(), m.failures()), (total, failures));
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn count_window_metrics_equal_naive_recomputation(size in 1usize..20, steps in steps()) {
+        check_against_naive(Window::count(size), &steps)?;
+    }
+
+    #[test]
+    fn time_window_metrics_equal_naive_recomputation(seconds in 1u64..6, steps in steps()) {
+        check_against_naive(Window::time(Duration::from_secs(seconds)), &steps)?;
+    }
+}
