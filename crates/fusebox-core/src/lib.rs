@@ -65,11 +65,6 @@ mod state;
 pub mod trip;
 mod window;
 
-/// The README's example, compiled and run as a doc test.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeExample;
-
 pub use circuit::{Admission, Circuit, CircuitBuilder, Rejected, Snapshot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use outcome::Outcome;

@@ -54,6 +54,11 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+/// The README's examples, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "reqwest"))]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
+
 pub mod classify;
 mod error;
 pub mod future;
