@@ -67,8 +67,9 @@ struct Shared {
     /// from the `Arc`'s reference count, which every admission writes.
     word: CachePadded<AtomicU64>,
     period: ArcSwap<Period>,
-    /// Serialises transitions so that each yields exactly one signal, in order.
-    transitions: Mutex<()>,
+    /// Serialises transitions so that each yields exactly one signal, in order; holds the
+    /// call counts of every ended period.
+    transitions: Mutex<CallCounts>,
     rng: Rng,
 }
 
@@ -89,6 +90,15 @@ struct Period {
     probe_successes: AtomicU32,
     /// Monotonic nanos of the last probe outcome (or of entering the state).
     last_progress: AtomicU64,
+    /// Cumulative counts of this period; successes are derived from the recorder.
+    counts: CachePadded<PeriodCounts>,
+}
+
+#[derive(Debug, Default)]
+struct PeriodCounts {
+    failures: AtomicU64,
+    ignored: AtomicU64,
+    rejected: AtomicU64,
 }
 
 impl Period {
@@ -99,6 +109,54 @@ impl Period {
         };
         metrics.consecutive_failures = self.streak.load(Ordering::Acquire);
         metrics
+    }
+
+    fn calls(&self) -> CallCounts {
+        let failure = self.counts.failures.load(Ordering::Acquire);
+        let recorded = self.recorder.as_ref().map_or(0, Recorder::recorded);
+        CallCounts {
+            success: recorded.saturating_sub(failure),
+            failure,
+            ignored: self.counts.ignored.load(Ordering::Acquire),
+            rejected: self.counts.rejected.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// Calls a circuit has handled since it was created, by outcome: see
+/// [`Snapshot::calls`].
+///
+/// Calls admitted in `disabled` are not counted (nothing is recorded there), nor are outcomes
+/// discarded as stale.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CallCounts {
+    /// Calls recorded as successes.
+    pub success: u64,
+    /// Calls recorded as failures.
+    pub failure: u64,
+    /// Calls classified as ignored.
+    pub ignored: u64,
+    /// Calls the circuit rejected.
+    pub rejected: u64,
+}
+
+impl CallCounts {
+    /// The count for an outcome label: `success`, `failure`, `ignored` or `rejected`, in
+    /// that order, as metric labels name them.
+    pub fn by_outcome(&self) -> [(&'static str, u64); 4] {
+        [
+            ("success", self.success),
+            ("failure", self.failure),
+            ("ignored", self.ignored),
+            ("rejected", self.rejected),
+        ]
+    }
+
+    fn add(&mut self, other: CallCounts) {
+        self.success += other.success;
+        self.failure += other.failure;
+        self.ignored += other.ignored;
+        self.rejected += other.rejected;
     }
 }
 
@@ -215,7 +273,7 @@ impl CircuitBuilder {
                 policy: self.policy,
                 clock,
                 sink: self.sink,
-                transitions: Mutex::new(()),
+                transitions: Mutex::new(CallCounts::default()),
                 rng,
             }),
         };
@@ -273,6 +331,7 @@ fn new_period(
         probes: AtomicU32::new(0),
         probe_successes: AtomicU32::new(0),
         last_progress: AtomicU64::new(duration_nanos(entered)),
+        counts: CachePadded::default(),
     }
 }
 
@@ -358,13 +417,13 @@ impl Circuit {
             };
             match period.state {
                 State::Closed | State::MetricsOnly | State::Disabled => return Ok(admit(false)),
-                State::ForcedOpen => return Err(shared.rejected(State::ForcedOpen, None)),
+                State::ForcedOpen => return Err(shared.rejected(&period, None)),
                 State::Open => match period.probe_at {
                     Some(at) if now >= at => {
                         shared.transition(&period, State::HalfOpen, Cause::Probe);
                     }
-                    Some(at) => return Err(shared.rejected(State::Open, Some(at - now))),
-                    None => return Err(shared.rejected(State::Open, None)),
+                    Some(at) => return Err(shared.rejected(&period, Some(at - now))),
+                    None => return Err(shared.rejected(&period, None)),
                 },
                 State::HalfOpen => {
                     let last = Duration::from_nanos(period.last_progress.load(Ordering::Acquire));
@@ -378,7 +437,7 @@ impl Circuit {
                         .permit()
                         .probability(now.saturating_sub(period.entered));
                     if chance < 1.0 && shared.rng.next_f64() >= chance {
-                        return Err(shared.rejected(State::HalfOpen, None));
+                        return Err(shared.rejected(&period, None));
                     }
                     let limit = policy.max_concurrent_probes();
                     let slot = period.probes.fetch_update(
@@ -388,7 +447,7 @@ impl Circuit {
                     );
                     return match slot {
                         Ok(_) => Ok(admit(true)),
-                        Err(_) => Err(shared.rejected(State::HalfOpen, None)),
+                        Err(_) => Err(shared.rejected(&period, None)),
                     };
                 }
             }
@@ -444,6 +503,7 @@ impl Circuit {
                 _ => None,
             },
             probes_in_flight: period.probes.load(Ordering::Acquire),
+            calls: shared.calls(),
         }
     }
 }
@@ -458,7 +518,9 @@ impl fmt::Debug for Circuit {
 }
 
 impl Shared {
-    fn rejected(&self, state: State, retry_after: Option<Duration>) -> Rejected {
+    fn rejected(&self, period: &Period, retry_after: Option<Duration>) -> Rejected {
+        period.counts.rejected.fetch_add(1, Ordering::Relaxed);
+        let state = period.state;
         Rejected {
             circuit: self.name.clone(),
             state,
@@ -499,8 +561,14 @@ impl Shared {
             return;
         };
         let failure = match outcome {
-            Outcome::Ignored => return,
-            Outcome::Failure => true,
+            Outcome::Ignored => {
+                period.counts.ignored.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Outcome::Failure => {
+                period.counts.failures.fetch_add(1, Ordering::Relaxed);
+                true
+            }
             Outcome::Success => false,
         };
         let duration = if self.policy.measures_latency() {
@@ -547,7 +615,7 @@ impl Shared {
 
     /// Moves from `from` to `to` unless another transition already ended `from`.
     fn transition(&self, from: &Period, to: State, cause: Cause) -> bool {
-        let _lock = self
+        let mut ended = self
             .transitions
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -558,25 +626,51 @@ impl Shared {
         // Read under the lock: transitions are rare, and the caller's hot path may not have
         // read the clock at all.
         let now = self.clock.now();
-        self.enter(&current, to, Some(cause), now);
+        self.enter(&mut ended, &current, to, Some(cause), now);
         true
     }
 
     fn manual(&self, to: State) -> bool {
-        let _lock = self
+        let mut ended = self
             .transitions
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let current = self.period.load_full();
         let now = self.clock.now();
         let changes = current.state != to;
-        self.enter(&current, to, changes.then_some(Cause::Manual), now);
+        self.enter(
+            &mut ended,
+            &current,
+            to,
+            changes.then_some(Cause::Manual),
+            now,
+        );
         changes
+    }
+
+    /// Calls of every ended period plus the current one, read under the transition lock so
+    /// that no period is counted twice or missed.
+    fn calls(&self) -> CallCounts {
+        let ended = self
+            .transitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut calls = *ended;
+        calls.add(self.period.load().calls());
+        calls
     }
 
     /// Installs the next period. `cause: None` clears the window in place: same state, same
     /// time of entry, no signal.
-    fn enter(&self, current: &Period, to: State, cause: Option<Cause>, now: Duration) {
+    fn enter(
+        &self,
+        ended: &mut CallCounts,
+        current: &Period,
+        to: State,
+        cause: Option<Cause>,
+        now: Duration,
+    ) {
+        ended.add(current.calls());
         let (entered, entered_wall) = match cause {
             Some(_) => (now, self.clock.wall()),
             None => (current.entered, current.entered_wall),
@@ -747,4 +841,6 @@ pub struct Snapshot {
     pub retry_after: Option<Duration>,
     /// Probes running now (`half_open`).
     pub probes_in_flight: u32,
+    /// Calls handled since the circuit was created, by outcome.
+    pub calls: CallCounts,
 }

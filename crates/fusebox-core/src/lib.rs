@@ -65,7 +65,7 @@ mod state;
 pub mod trip;
 mod window;
 
-pub use circuit::{Admission, Circuit, CircuitBuilder, Rejected, Snapshot};
+pub use circuit::{Admission, CallCounts, Circuit, CircuitBuilder, Rejected, Snapshot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use outcome::Outcome;
 pub use permit::Permit;

@@ -669,3 +669,61 @@ fn circuits_are_send_sync_and_cheap_to_clone() {
     assert!(clone.ptr_eq(&h.circuit));
     assert_eq!(h.state(), State::ForcedOpen);
 }
+
+#[test]
+fn call_counts_accumulate_by_outcome_across_transitions() {
+    let h = harness(policy(|p| {
+        p.window(Window::count(2))
+            .trip(failure_streak(2))
+            .retry(Retry::cooldown(S))
+            .permit(Permit::all())
+    }));
+    h.calls(3, Success);
+    h.call(Ignored).unwrap();
+    h.calls(2, Failure); // trips
+    for _ in 0..4 {
+        h.rejection();
+    }
+    h.clock.advance(S);
+    h.call(Success).unwrap(); // probe closes
+    h.circuit.disable();
+    h.calls(5, Failure); // not counted: nothing is recorded in disabled
+    h.circuit.force_open();
+    h.rejection();
+    let calls = h.circuit.snapshot().calls;
+    assert_eq!(
+        calls,
+        fusebox_core::CallCounts {
+            success: 4,
+            failure: 2,
+            ignored: 1,
+            rejected: 5
+        }
+    );
+    assert_eq!(
+        calls.by_outcome(),
+        [
+            ("success", 4),
+            ("failure", 2),
+            ("ignored", 1),
+            ("rejected", 5)
+        ]
+    );
+}
+
+#[test]
+fn call_counts_work_for_time_windows_too() {
+    let h = harness(policy(|p| {
+        p.window(Window::time(S * 2)).trip(failure_streak(10))
+    }));
+    h.calls(3, Success);
+    h.clock.advance(S * 10);
+    h.calls(2, Failure);
+    let s = h.circuit.snapshot();
+    assert_eq!((s.calls.success, s.calls.failure), (3, 2));
+    assert_eq!(
+        s.metrics.total(),
+        2,
+        "the window forgot the old successes, the counts did not"
+    );
+}

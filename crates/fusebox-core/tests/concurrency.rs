@@ -74,9 +74,13 @@ fn in_closed_the_window_total_equals_the_finished_calls() {
             });
         }
     });
-    let metrics = circuit.snapshot().metrics;
-    assert_eq!(metrics.total(), 100_000);
-    assert_eq!(metrics.failures(), 20_000);
+    let snapshot = circuit.snapshot();
+    assert_eq!(snapshot.metrics.total(), 100_000);
+    assert_eq!(snapshot.metrics.failures(), 20_000);
+    assert_eq!(
+        (snapshot.calls.success, snapshot.calls.failure),
+        (80_000, 20_000)
+    );
 }
 
 #[test]

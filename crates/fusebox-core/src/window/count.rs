@@ -79,6 +79,11 @@ impl CountRecorder {
         &self.sums
     }
 
+    /// Calls recorded since this recorder was made.
+    pub(crate) fn recorded(&self) -> u64 {
+        self.next.load(Ordering::Acquire)
+    }
+
     /// Calls in the window: every slot written so far, at most the ring's size.
     pub(crate) fn total(&self) -> u64 {
         self.next

@@ -135,6 +135,14 @@ impl Recorder {
         }
     }
 
+    /// Calls recorded since this recorder was made, including those the window has dropped.
+    pub(crate) fn recorded(&self) -> u64 {
+        match &self.calls {
+            Calls::Count(count) => count.recorded(),
+            Calls::Time(time) => time.recorded(),
+        }
+    }
+
     /// The window's metrics at `now`; `consecutive_failures` is left for the caller to fill.
     pub(crate) fn metrics(&self, now: Duration) -> Metrics {
         let mut metrics = Metrics {

@@ -26,6 +26,8 @@ struct Bucket {
 pub(crate) struct TimeRecorder {
     buckets: Box<[Bucket]>,
     sums: Sums,
+    /// Calls recorded since this recorder was made, expired or not.
+    recorded: AtomicU64,
     /// Every bucket of a second `< expired_before` has been removed from `sums`.
     expired_before: AtomicU64,
     rotation: Mutex<()>,
@@ -42,6 +44,7 @@ impl TimeRecorder {
                 })
                 .collect(),
             sums: Sums::new(thresholds),
+            recorded: AtomicU64::new(0),
             expired_before: AtomicU64::new((now / NANOS_PER_SECOND).saturating_sub(len - 1)),
             rotation: Mutex::new(()),
         }
@@ -64,6 +67,11 @@ impl TimeRecorder {
         }
         bucket.sums.add(true, failure, duration);
         self.sums.add(true, failure, duration);
+        self.recorded.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn recorded(&self) -> u64 {
+        self.recorded.load(Ordering::Acquire)
     }
 
     /// Makes `bucket` hold `second`, removing whatever older second it held from the sums.
