@@ -62,6 +62,7 @@ mod retry;
 mod rng;
 mod signal;
 mod state;
+mod text;
 pub mod trip;
 mod window;
 
@@ -73,5 +74,6 @@ pub use policy::{Policy, PolicyBuilder, PolicyError};
 pub use retry::Retry;
 pub use signal::{Cause, Signal};
 pub use state::{ParseStateError, State};
+pub use text::ParsePolicyError;
 pub use trip::TripRule;
 pub use window::{MAX_COUNT_WINDOW, MAX_SLOW_THRESHOLDS, MAX_TIME_WINDOW, Metrics, Window};

@@ -106,6 +106,46 @@ impl fmt::Display for Permit {
     }
 }
 
+impl std::str::FromStr for Permit {
+    type Err = crate::ParsePolicyError;
+
+    /// Reads `all()`, `random(p)` or `ramp_up(from, to, over)`, validated.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox_core::Permit;
+    ///
+    /// assert_eq!("ramp_up(0.1, 1, 30s)".parse(), Ok(Permit::ramp_up(0.1, 1.0, Duration::from_secs(30))));
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        use crate::text::{calls, number, span};
+        let fail = |message: String| crate::ParsePolicyError::new("permit", text, message);
+        let calls = calls(text).map_err(fail)?;
+        let permit = match calls.as_slice() {
+            [call] => match call.name {
+                "all" => call.args::<0>("all()").map(|[]| Permit::all()),
+                "random" => call
+                    .args("random(p)")
+                    .and_then(|[p]| Ok(Permit::random(number(p)?))),
+                "ramp_up" => call
+                    .args("ramp_up(from, to, over)")
+                    .and_then(|[from, to, over]| {
+                        Ok(Permit::ramp_up(number(from)?, number(to)?, span(over)?))
+                    }),
+                other => Err(format!(
+                    "unknown permit policy {other:?}; expected all(), random(p) or ramp_up(from, to, over)"
+                )),
+            },
+            _ => Err("expected all(), random(p) or ramp_up(from, to, over)".to_owned()),
+        }
+        .map_err(fail)?;
+        permit
+            .validate()
+            .map_err(|allowed| fail(allowed.to_owned()))?;
+        Ok(permit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +191,27 @@ mod tests {
         );
         assert_eq!(Permit::ramp_up(1.0, 1.0, S).validate(), Ok(()));
         assert_eq!(Permit::ramp_up(0.5, 0.5, S).validate(), Ok(()));
+    }
+
+    #[test]
+    fn text_round_trips_and_errors_say_what_is_expected() {
+        for permit in [
+            Permit::all(),
+            Permit::random(0.25),
+            Permit::ramp_up(0.2, 0.6, S * 10),
+        ] {
+            assert_eq!(permit.to_string().parse::<Permit>(), Ok(permit));
+        }
+        let err = |text: &str| text.parse::<Permit>().unwrap_err().to_string();
+        assert_eq!(
+            err("random(2)"),
+            "invalid permit \"random(2)\": random(p) needs 0 <= p <= 1"
+        );
+        assert_eq!(
+            err("rampup(0.1, 1, 5s)"),
+            "invalid permit \"rampup(0.1, 1, 5s)\": unknown permit policy \"rampup\"; expected all(), \
+             random(p) or ramp_up(from, to, over)"
+        );
     }
 
     #[test]

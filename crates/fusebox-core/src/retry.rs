@@ -179,6 +179,61 @@ impl fmt::Display for Retry {
     }
 }
 
+impl std::str::FromStr for Retry {
+    type Err = crate::ParsePolicyError;
+
+    /// Reads `never()`, `always()`, `cooldown(d)` or `backoff(initial, multiplier, max)`,
+    /// optionally followed by `.jitter(ratio)`, validated.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox_core::Retry;
+    ///
+    /// let retry: Retry = "backoff(1s, 2, 1m).jitter(0.1)".parse()?;
+    /// assert_eq!(retry, Retry::backoff(Duration::from_secs(1), 2.0, Duration::from_secs(60)).jitter(0.1));
+    /// # Ok::<(), fusebox_core::ParsePolicyError>(())
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        use crate::text::{calls, number, span};
+        const EXPECTED: &str = "expected never(), always(), cooldown(d) or backoff(initial, multiplier, max), optionally followed by .jitter(ratio)";
+        let fail = |message: String| crate::ParsePolicyError::new("retry", text, message);
+        let calls = calls(text).map_err(fail)?;
+        let (first, rest) = calls
+            .split_first()
+            .ok_or_else(|| fail(EXPECTED.to_owned()))?;
+        let mut retry = match first.name {
+            "never" => first.args::<0>("never()").map(|[]| Retry::never()),
+            "always" => first.args::<0>("always()").map(|[]| Retry::always()),
+            "cooldown" => first
+                .args("cooldown(d)")
+                .and_then(|[d]| Ok(Retry::cooldown(span(d)?))),
+            "backoff" => first.args("backoff(initial, multiplier, max)").and_then(
+                |[initial, multiplier, max]| {
+                    Ok(Retry::backoff(
+                        span(initial)?,
+                        number(multiplier)?,
+                        span(max)?,
+                    ))
+                },
+            ),
+            other => Err(format!("unknown retry policy {other:?}; {EXPECTED}")),
+        }
+        .map_err(fail)?;
+        match rest {
+            [] => {}
+            [jitter] if jitter.name == "jitter" => {
+                let [ratio] = jitter.args("jitter(ratio)").map_err(fail)?;
+                retry = retry.jitter(number(ratio).map_err(fail)?);
+            }
+            _ => return Err(fail(EXPECTED.to_owned())),
+        }
+        retry
+            .validate()
+            .map_err(|allowed| fail(allowed.to_owned()))?;
+        Ok(retry)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +302,37 @@ mod tests {
                 Err("jitter(ratio) needs 0 <= ratio < 1")
             );
         }
+    }
+
+    #[test]
+    fn text_round_trips_and_errors_say_what_is_expected() {
+        for retry in [
+            Retry::never(),
+            Retry::always(),
+            Retry::cooldown(S * 30),
+            Retry::backoff(Duration::from_millis(500), 1.5, S * 90).jitter(0.25),
+        ] {
+            assert_eq!(retry.to_string().parse::<Retry>(), Ok(retry));
+        }
+        let err = |text: &str| text.parse::<Retry>().unwrap_err().to_string();
+        assert_eq!(
+            err("cooldwn(30s)"),
+            "invalid retry \"cooldwn(30s)\": unknown retry policy \"cooldwn\"; expected never(), \
+             always(), cooldown(d) or backoff(initial, multiplier, max), optionally followed by \
+             .jitter(ratio)"
+        );
+        assert_eq!(
+            err("cooldown(30s, 2)"),
+            "invalid retry \"cooldown(30s, 2)\": cooldown takes 1 argument: cooldown(d)"
+        );
+        assert_eq!(
+            err("backoff(1s, 1, 2s)"),
+            "invalid retry \"backoff(1s, 1, 2s)\": backoff(initial, multiplier, max) needs multiplier > 1"
+        );
+        assert_eq!(
+            err("cooldown(5s).jitter(x)"),
+            "invalid retry \"cooldown(5s).jitter(x)\": expected a number, found \"x\""
+        );
     }
 
     #[test]

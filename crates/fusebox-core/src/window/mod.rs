@@ -86,6 +86,42 @@ impl fmt::Display for Window {
     }
 }
 
+impl std::str::FromStr for Window {
+    type Err = crate::ParsePolicyError;
+
+    /// Reads `count(n)` or `time(d)` (`time(60s)`), validated.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox_core::Window;
+    ///
+    /// assert_eq!("time(1m)".parse(), Ok(Window::time(Duration::from_secs(60))));
+    /// assert_eq!(
+    ///     "count(0)".parse::<Window>().unwrap_err().to_string(),
+    ///     "invalid window \"count(0)\": count(n) needs 1 <= n <= 1000000"
+    /// );
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let fail = |message: String| crate::ParsePolicyError::new("window", text, message);
+        let calls = crate::text::calls(text).map_err(fail)?;
+        let window = match calls.as_slice() {
+            [call] if call.name == "count" => {
+                let [n] = call.args("count(n)").map_err(fail)?;
+                Window::count(crate::text::count(n).map_err(fail)?)
+            }
+            [call] if call.name == "time" => {
+                let [d] = call.args("time(d)").map_err(fail)?;
+                Window::time(crate::text::span(d).map_err(fail)?)
+            }
+            _ => return Err(fail("expected count(n) or time(d)".to_owned())),
+        };
+        window
+            .validate()
+            .map_err(|allowed| fail(allowed.to_owned()))?;
+        Ok(window)
+    }
+}
+
 /// The calls recorded during one stay of a circuit in a state.
 #[derive(Debug)]
 pub(crate) struct Recorder {
