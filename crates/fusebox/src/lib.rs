@@ -14,6 +14,7 @@
 //! |---|---|
 //! | `http` | `classify::HttpClassifier` (5xx and transport errors are failures), `CircuitBreakerLayer::respond_503`, `key::ByHost` for `http::Request` |
 //! | `reqwest` | `classify::HttpClassifier` and `key::ByHost` for `reqwest` |
+//! | `config` | `config::Config`: policies from a TOML file |
 //!
 //! ```
 //! use std::time::Duration;
@@ -60,6 +61,8 @@
 struct ReadmeExamples;
 
 pub mod classify;
+#[cfg(feature = "config")]
+pub mod config;
 mod error;
 pub mod future;
 pub mod key;

@@ -89,6 +89,16 @@ impl FuseboxBuilder {
         self
     }
 
+    /// Takes the default and per-circuit policies of a config file.
+    #[cfg(feature = "config")]
+    pub fn config(mut self, config: &crate::config::Config) -> Self {
+        self.default_policy = config.default_policy().clone();
+        for (name, policy) in config.circuits() {
+            self.policies.insert(name.to_owned(), policy.clone());
+        }
+        self
+    }
+
     /// Adds a listener: any `tower::Service<Signal>`, wrapped in whatever tower middleware
     /// you like. Each listener gets its own bounded queue and worker task.
     pub fn listener<L>(mut self, name: impl Into<String>, listener: L) -> Self
