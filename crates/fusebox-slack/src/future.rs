@@ -1,0 +1,37 @@
+//! [`ResponseFuture`]: what [`SlackListener`](crate::SlackListener) and
+//! [`WebhookListener`](crate::WebhookListener) return from `call`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// The future of one delivery: resolves once the message was posted or failed with `E`.
+///
+/// It owns everything it needs (`'static`, `Send`), so a tower middleware or a spawned task
+/// can hold it. Dropping it abandons the delivery.
+pub struct ResponseFuture<E> {
+    inner: Pin<Box<dyn Future<Output = Result<(), E>> + Send>>,
+}
+
+impl<E> ResponseFuture<E> {
+    pub(crate) fn new(inner: impl Future<Output = Result<(), E>> + Send + 'static) -> Self {
+        ResponseFuture {
+            inner: Box::pin(inner),
+        }
+    }
+}
+
+impl<E> Future for ResponseFuture<E> {
+    type Output = Result<(), E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<E> fmt::Debug for ResponseFuture<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

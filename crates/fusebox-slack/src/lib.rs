@@ -1,0 +1,125 @@
+//! Listeners for [fusebox](https://docs.rs/fusebox) that reach people: a Slack incident thread
+//! per circuit ([`SlackListener`]) and a JSON webhook ([`WebhookListener`]).
+//!
+//! Both are tower services of [`Signal`](fusebox_core::Signal), so they plug into
+//! `Fusebox::builder().listener(..)` and compose with tower middleware (`timeout`,
+//! `rate_limit`). fusebox delivers signals to each listener from its own worker task through a
+//! bounded queue: a slow, failing or rate-limited Slack never slows the protected service down.
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `rustls` | yes | TLS for `https://` URLs (Slack itself), with `rustls` and the platform's certificate roots. Without it, only `http://` URLs work (a local proxy, tests). |
+//!
+//! # Slack
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use fusebox::Fusebox;
+//! use fusebox_core::Policy;
+//! use fusebox_core::trip::{failure_rate, min_requests};
+//! use fusebox_slack::SlackListener;
+//! use tower::ServiceBuilder;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // SLACK_BOT_TOKEN=xoxb-…  SLACK_CHANNEL_ID=C…
+//!     let slack = SlackListener::from_env()?;
+//!     let fusebox = Fusebox::builder()
+//!         .default_policy(Policy::builder().trip(min_requests(20) & failure_rate(0.5)).build()?)
+//!         .listener(
+//!             "slack",
+//!             ServiceBuilder::new()
+//!                 .timeout(Duration::from_secs(10))
+//!                 .rate_limit(1, Duration::from_secs(1))
+//!                 .service(slack),
+//!         )
+//!         .build()?;
+//!     // ... protect services with `CircuitBreakerLayer::new(fusebox.circuit("payments"))` ...
+//!     fusebox.shutdown(Duration::from_secs(15)).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! When `payments` trips, the channel gets *🚨 Circuit Breaker Triggered* with the circuit,
+//! `closed → open`, the cause (`tripped: min_requests(20) & failure_rate(0.5)`), the failure
+//! rate at that moment and the time; recovery attempts follow in that message's thread, and
+//! *✅ Circuit Breaker Recovered* closes the thread and is also shown in the channel. See
+//! [`SlackListener`] for the thread rules and [`Templates`] to change the words.
+//!
+//! ## Troubleshooting
+//!
+//! Errors are logged by fusebox (target `fusebox::listener`) and counted in
+//! `Fusebox::listener_stats`. The usual ones:
+//!
+//! - `invalid_auth`: `SLACK_BOT_TOKEN` is not a valid bot token. Use the *Bot User OAuth Token*
+//!   (`xoxb-…`) and check the app is still installed.
+//! - `not_in_channel`: invite the bot: `/invite @yourbot` in the channel.
+//! - `channel_not_found`: `SLACK_CHANNEL_ID` must be the channel's ID (`C…`, at the bottom of
+//!   the channel details), not its name, and the bot must see the channel.
+//! - rate limits: Slack takes about one message per second per channel; the listener waits
+//!   `Retry-After` and retries, and `rate_limit(1, 1 s)` in front of it avoids most 429s.
+//!
+//! # Webhook body
+//!
+//! [`WebhookListener`] POSTs each signal as one JSON object:
+//!
+//! ```json
+//! {
+//!   "circuit": "payments",
+//!   "from": "closed",
+//!   "to": "open",
+//!   "at": "2026-11-21T12:00:00Z",
+//!   "at_unix_ms": 1795262400000,
+//!   "cause": "tripped",
+//!   "rule": "min_requests(20) & failure_rate(0.5)",
+//!   "metrics": {
+//!     "total": 24,
+//!     "failures": 15,
+//!     "failure_rate": 0.625,
+//!     "avg_latency_ms": null,
+//!     "consecutive_failures": 3
+//!   }
+//! }
+//! ```
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `circuit` | string | the circuit's name |
+//! | `from`, `to` | string | states: `closed`, `open`, `half_open`, `metrics_only`, `disabled`, `forced_open` |
+//! | `at` | string | when, RFC 3339 in UTC, to the second |
+//! | `at_unix_ms` | integer | when, in milliseconds since the Unix epoch |
+//! | `cause` | string | `registered`, `tripped`, `probe`, `recovered`, `reopened`, `probe_timeout` or `manual` |
+//! | `rule` | string or null | the trip rule's text, for `tripped` and `reopened` |
+//! | `metrics.total`, `metrics.failures` | integer | calls and failures in the window at that moment |
+//! | `metrics.failure_rate` | number or null | `failures / total`; null for an empty window |
+//! | `metrics.avg_latency_ms` | number or null | mean call duration; null unless latency is measured |
+//! | `metrics.consecutive_failures` | integer | the current failure streak |
+//!
+//! Field order is not significant; new fields may be added.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod future;
+mod slack;
+mod time;
+mod webhook;
+
+pub use future::ResponseFuture;
+pub use slack::SlackListener;
+pub use slack::error::{ConfigError, SlackError};
+pub use slack::templates::{Labels, Template, Templates};
+pub use webhook::{WebhookError, WebhookListener};
+
+/// An error followed by its sources, for errors kept as text.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(error) = source {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        source = error.source();
+    }
+    text
+}

@@ -1,0 +1,132 @@
+//! The JSON body of one `chat.postMessage` request, built from a signal and a template.
+
+use fusebox_core::Signal;
+use serde_json::{Value, json};
+
+use super::templates::{Labels, Template};
+use crate::time::rfc3339;
+
+/// Where in the channel a message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement<'a> {
+    /// A new top-level message.
+    Channel,
+    /// A reply in the thread whose parent has this `ts`.
+    Thread(&'a str),
+    /// A reply also shown in the channel (`reply_broadcast`).
+    ThreadAndChannel(&'a str),
+}
+
+/// The request body: `channel`, the plain fallback `text`, one attachment with the template's
+/// colour and blocks for the title, description and fields, and the thread fields.
+pub(crate) fn body(
+    channel: &str,
+    signal: &Signal,
+    template: &Template,
+    labels: &Labels,
+    placement: Placement<'_>,
+) -> Value {
+    let transition = format!("{} → {}", signal.from.as_str(), signal.to.as_str());
+    let failure_rate = match signal.metrics.failure_rate() {
+        Some(rate) => format!(
+            "{} ({}/{})",
+            percent(rate),
+            signal.metrics.failures(),
+            signal.metrics.total()
+        ),
+        None => escape(&labels.not_available),
+    };
+    let field = |label: &str, value: String| json!({ "type": "mrkdwn", "text": format!("*{}*\n{value}", escape(label)) });
+    let mut body = json!({
+        "channel": channel,
+        "text": format!("{}: {} ({transition})", template.title, escape(&signal.circuit)),
+        "attachments": [{
+            "color": template.color,
+            "blocks": [
+                {
+                    "type": "header",
+                    "text": { "type": "plain_text", "text": template.title, "emoji": true }
+                },
+                {
+                    "type": "section",
+                    "text": { "type": "mrkdwn", "text": template.description }
+                },
+                {
+                    "type": "section",
+                    "fields": [
+                        field(&labels.circuit, code(&signal.circuit)),
+                        field(&labels.transition, code(&transition)),
+                        field(&labels.cause, code(&signal.cause.to_string())),
+                        field(&labels.failure_rate, failure_rate),
+                        field(&labels.time, rfc3339(signal.at)),
+                    ]
+                }
+            ]
+        }]
+    });
+    let thread = match placement {
+        Placement::Channel => None,
+        Placement::Thread(ts) => Some((ts, false)),
+        Placement::ThreadAndChannel(ts) => Some((ts, true)),
+    };
+    if let (Some((ts, broadcast)), Some(fields)) = (thread, body.as_object_mut()) {
+        fields.insert("thread_ts".into(), ts.into());
+        if broadcast {
+            fields.insert("reply_broadcast".into(), true.into());
+        }
+    }
+    body
+}
+
+/// `0.625` as `62.5%`: one decimal, none when it is zero.
+fn percent(rate: f64) -> String {
+    let tenths = (rate * 1000.0).round() / 10.0;
+    if tenths.fract() == 0.0 {
+        format!("{tenths:.0}%")
+    } else {
+        format!("{tenths:.1}%")
+    }
+}
+
+/// Inline code, so that `_` and `*` in names do not turn into formatting.
+fn code(text: &str) -> String {
+    format!("`{}`", escape(text))
+}
+
+/// Slack's three control characters, escaped as its `mrkdwn` requires.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_keep_one_decimal_only_when_needed() {
+        assert_eq!(percent(0.625), "62.5%");
+        assert_eq!(percent(2.0 / 3.0), "66.7%");
+        assert_eq!(percent(0.5), "50%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(0.0004), "0%");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_names_are_code() {
+        assert_eq!(escape("a & <b>"), "a &amp; &lt;b&gt;");
+        assert_eq!(
+            code("min_requests(20) & failure_rate(0.5)"),
+            "`min_requests(20) &amp; failure_rate(0.5)`"
+        );
+    }
+}
