@@ -64,6 +64,7 @@ mod signal;
 mod state;
 mod text;
 pub mod trip;
+pub mod wall;
 mod window;
 
 pub use circuit::{Admission, CallCounts, Circuit, CircuitBuilder, Rejected, Snapshot};

@@ -1,6 +1,6 @@
 //! Many threads on one circuit: probe limits hold, counts add up, one signal per transition.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -97,10 +97,10 @@ fn every_transition_yields_exactly_one_signal_in_order() {
         .policy(policy)
         .on_signal(move |s| sink.lock().unwrap().push(s))
         .build();
-    let stop = AtomicBool::new(false);
+    let workers_done = AtomicU32::new(0);
     thread::scope(|scope| {
         for t in 0..THREADS {
-            let circuit = &circuit;
+            let (circuit, workers_done) = (&circuit, &workers_done);
             scope.spawn(move || {
                 for i in 0..20_000usize {
                     if let Ok(admission) = circuit.try_acquire() {
@@ -112,23 +112,19 @@ fn every_transition_yields_exactly_one_signal_in_order() {
                         admission.finish(outcome);
                     }
                 }
+                workers_done.fetch_add(1, Ordering::SeqCst);
             });
         }
-        let (circuit, stop) = (&circuit, &stop);
+        let (circuit, workers_done) = (&circuit, &workers_done);
         scope.spawn(move || {
-            // Operators flip the circuit too, always into a different state.
-            let mut i = 0u32;
-            while !stop.load(Ordering::Relaxed) && i < 200 {
-                match circuit.state() {
-                    State::Disabled => circuit.reset(),
-                    _ => circuit.disable(),
-                };
-                i += 1;
-                thread::yield_now();
+            // Operators flip the circuit too, while the workers run: disabled for an instant,
+            // then back to closed, so the workers keep tripping it in between.
+            while workers_done.load(Ordering::SeqCst) < THREADS as u32 {
+                circuit.disable();
+                circuit.reset();
+                thread::sleep(std::time::Duration::from_micros(200));
             }
         });
-        thread::sleep(std::time::Duration::from_millis(1));
-        stop.store(true, Ordering::Relaxed);
     });
     let signals = signals.lock().unwrap();
     assert_eq!(signals[0].cause, Cause::Registered);

@@ -103,7 +103,6 @@
 
 mod future;
 mod slack;
-mod time;
 mod webhook;
 
 pub use future::ResponseFuture;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tower_service::Service;
 
 use crate::ResponseFuture;
-use crate::time::{rfc3339, unix_millis};
+use fusebox_core::wall::{rfc3339, unix_millis};
 
 /// Requests that take longer than this fail with [`WebhookError::Transport`].
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

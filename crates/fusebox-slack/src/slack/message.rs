@@ -4,7 +4,7 @@ use fusebox_core::Signal;
 use serde_json::{Value, json};
 
 use super::templates::{Labels, Template};
-use crate::time::rfc3339;
+use fusebox_core::wall::rfc3339;
 
 /// Where in the channel a message goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

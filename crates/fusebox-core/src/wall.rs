@@ -1,7 +1,9 @@
-//! Wall-clock times as both listeners print them: RFC 3339 in UTC, and Unix milliseconds.
+//! Wall-clock times as text, for listeners and operator pages: RFC 3339 in UTC, and Unix
+//! milliseconds.
 //!
-//! Formatted here rather than with a date crate: one conversion from days to a civil date is
-//! all the listeners need.
+//! Circuits only read wall time for the `at` of a [`Signal`](crate::Signal) and the `since` of
+//! a [`Snapshot`](crate::Snapshot); every crate that shows those to people formats them here.
+//! One conversion from days to a civil date is all it takes, so no date crate is needed.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,13 +12,38 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// `at` as RFC 3339 in UTC to the second, e.g. `2023-11-14T22:13:20Z`.
 ///
 /// Sub-second digits are truncated; times before 1970 are supported.
-pub(crate) fn rfc3339(at: SystemTime) -> String {
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use fusebox_core::wall;
+///
+/// let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_120);
+/// assert_eq!(wall::rfc3339(at), "2023-11-14T22:13:20Z");
+/// assert_eq!(wall::rfc3339_millis(at), "2023-11-14T22:13:20.120Z");
+/// assert_eq!(wall::unix_millis(at), 1_700_000_000_120);
+/// ```
+pub fn rfc3339(at: SystemTime) -> String {
     let seconds = unix_seconds(at);
+    format!("{}Z", date_time(seconds))
+}
+
+/// `at` as RFC 3339 in UTC with milliseconds, e.g. `2023-11-14T22:13:20.120Z` (truncated).
+pub fn rfc3339_millis(at: SystemTime) -> String {
+    let millis = unix_millis(at);
+    format!(
+        "{}.{:03}Z",
+        date_time(millis.div_euclid(1000)),
+        millis.rem_euclid(1000)
+    )
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of Unix `seconds`.
+fn date_time(seconds: i64) -> String {
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let of_day = seconds.rem_euclid(SECONDS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         of_day / 3600,
         of_day % 3600 / 60,
         of_day % 60
@@ -24,7 +51,7 @@ pub(crate) fn rfc3339(at: SystemTime) -> String {
 }
 
 /// Milliseconds since the Unix epoch (negative before it), rounded down, saturating.
-pub(crate) fn unix_millis(at: SystemTime) -> i64 {
+pub fn unix_millis(at: SystemTime) -> i64 {
     match at.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
         Err(before) => negative_floor(before.duration(), Duration::as_millis, 1_000_000),
@@ -96,6 +123,26 @@ mod tests {
         let at = at(1_700_000_000) + Duration::from_millis(999);
         assert_eq!(rfc3339(at), "2023-11-14T22:13:20Z");
         assert_eq!(unix_millis(at), 1_700_000_000_999);
+    }
+
+    #[test]
+    fn millisecond_precision_truncates_and_handles_times_before_the_epoch() {
+        let at = |secs: u64, millis: u64| {
+            UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis)
+        };
+        assert_eq!(rfc3339_millis(at(0, 0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339_millis(at(951_868_799, 999)),
+            "2000-02-29T23:59:59.999Z"
+        );
+        assert_eq!(
+            rfc3339_millis(at(4_107_542_400, 5)),
+            "2100-03-01T00:00:00.005Z"
+        );
+        assert_eq!(
+            rfc3339_millis(UNIX_EPOCH - Duration::from_millis(1)),
+            "1969-12-31T23:59:59.999Z"
+        );
     }
 
     #[test]
