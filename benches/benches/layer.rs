@@ -43,6 +43,45 @@ fn layer(c: &mut Criterion) {
         b.iter(|| call(&mut guarded, 7));
     });
 
+    // The same layer on a circuit whose registry has the Prometheus listener and a Slack
+    // listener whose server accepts connections and never answers: listeners are never on
+    // the call path, so this must match `circuit_breaker_layer`.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the listeners");
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let slack_url = format!("http://{}", hanging.local_addr().expect("its address"));
+    std::thread::spawn(move || {
+        // Accept and hold every connection, answering nothing.
+        let held: Vec<_> = hanging.incoming().collect();
+        drop(held);
+    });
+    let (with_listeners, _exporter) = runtime.block_on(async {
+        let fusebox = Fusebox::builder()
+            .listener("prometheus", fusebox_prometheus::PrometheusListener::new())
+            .listener(
+                "slack",
+                fusebox_slack::SlackListener::new("xoxb-bench", "C0BENCH").base_url(slack_url),
+            )
+            .build()
+            .expect("listeners build inside a runtime");
+        let exporter =
+            fusebox_prometheus::PrometheusExporter::install(&fusebox).expect("one recorder");
+        (fusebox, exporter)
+    });
+    let listened = with_listeners.circuit("bench");
+    listened.force_open(); // a transition, so Slack is now hanging on a post
+    listened.reset();
+    let mut guarded_listened = CircuitBreakerLayer::new(listened).layer(service_fn(echo));
+    group.bench_function(
+        "circuit_breaker_layer_with_prometheus_and_hanging_slack",
+        |b| {
+            b.iter(|| call(&mut guarded_listened, 7));
+        },
+    );
+
     let fusebox = Fusebox::builder()
         .max_keyed_circuits(1_000)
         .build()

@@ -55,11 +55,6 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-/// The README's examples, compiled and run as doc tests.
-#[cfg(all(doctest, feature = "reqwest"))]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeExamples;
-
 pub mod classify;
 #[cfg(feature = "config")]
 pub mod config;
