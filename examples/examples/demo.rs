@@ -33,6 +33,7 @@ use fusebox_axum::{RejectedResponse, metrics_route, route_breaker};
 use fusebox_core::{Signal, State};
 use fusebox_prometheus::{PrometheusExporter, PrometheusListener};
 use tokio::net::TcpListener;
+use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -124,6 +125,7 @@ async fn run() -> Result<(), BoxError> {
     )
     .classify(HttpClassifier::server_errors())
     .layer(client);
+    let outbound = BoxCloneSyncService::new(outbound);
     let gateway_state = Gateway {
         outbound,
         upstreams: Arc::new(HashMap::from([
@@ -133,8 +135,14 @@ async fn run() -> Result<(), BoxError> {
     };
     let render = exporter.clone();
     let gateway_app = Router::new()
-        .route("/inventory/{item}", get(forward_inventory))
-        .route("/pricing/{item}", get(forward_pricing))
+        .route(
+            "/inventory/{item}",
+            get(|gateway, item| forward(gateway, "inventory", item)),
+        )
+        .route(
+            "/pricing/{item}",
+            get(|gateway, item| forward(gateway, "pricing", item)),
+        )
         .route_layer(route_breaker(&fusebox))
         .with_state(gateway_state)
         .merge(metrics_route(move || render.render()))
@@ -241,47 +249,21 @@ fn upstream_router(start: Instant, scripted: bool) -> Router {
     )
 }
 
+/// The outbound client behind its per-upstream circuits.
+type Outbound = BoxCloneSyncService<reqwest::Request, reqwest::Response, Error<reqwest::Error>>;
+
 #[derive(Clone)]
-struct Gateway<S> {
-    outbound: S,
+struct Gateway {
+    outbound: Outbound,
     upstreams: Arc<HashMap<&'static str, SocketAddr>>,
 }
 
-async fn forward_inventory<S>(state: AxumState<Gateway<S>>, item: Path<u32>) -> Response
-where
-    S: tower::Service<
-            reqwest::Request,
-            Response = reqwest::Response,
-            Error = Error<reqwest::Error>,
-        > + Clone,
-{
-    forward(state, "inventory", item).await
-}
-
-async fn forward_pricing<S>(state: AxumState<Gateway<S>>, item: Path<u32>) -> Response
-where
-    S: tower::Service<
-            reqwest::Request,
-            Response = reqwest::Response,
-            Error = Error<reqwest::Error>,
-        > + Clone,
-{
-    forward(state, "pricing", item).await
-}
-
 /// Calls the upstream through the outbound circuit and answers with what came back.
-async fn forward<S>(
-    AxumState(gateway): AxumState<Gateway<S>>,
+async fn forward(
+    AxumState(gateway): AxumState<Gateway>,
     upstream: &'static str,
     Path(item): Path<u32>,
-) -> Response
-where
-    S: tower::Service<
-            reqwest::Request,
-            Response = reqwest::Response,
-            Error = Error<reqwest::Error>,
-        > + Clone,
-{
+) -> Response {
     let Some(address) = gateway.upstreams.get(upstream) else {
         return (StatusCode::NOT_FOUND, "no such upstream").into_response();
     };

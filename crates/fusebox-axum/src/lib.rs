@@ -46,5 +46,5 @@ mod rejection;
 mod route;
 
 pub use metrics::{PROMETHEUS_CONTENT_TYPE, metrics_route};
-pub use rejection::{Json503, Json503Future, Json503Layer, RejectedResponse};
+pub use rejection::{Json503, Json503Future, Json503Layer, JsonBody, RejectedResponse};
 pub use route::{ByRoute, RouteBreakerLayer, UNMATCHED_ROUTE, route_breaker};

@@ -4,21 +4,14 @@
 //! The status and `Retry-After` header come from [`fusebox::rejection_response`]; this module
 //! only adds the JSON body. Deciding whether a call is rejected lives in `fusebox`.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
-
 use axum::Json;
+use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use fusebox::classify::{Classify, DefaultClassifier};
-use fusebox::key::SelectCircuit;
-use fusebox::{CircuitBreaker, CircuitBreakerLayer, Rejected, retry_after_secs};
+use fusebox::classify::DefaultClassifier;
+use fusebox::future::Respond503Future;
+use fusebox::{Rejected, Respond503, Respond503Layer, RespondRejected, retry_after_secs};
 use fusebox_core::Circuit;
-use pin_project_lite::pin_project;
 use serde::Serialize;
-use tower_layer::Layer;
-use tower_service::Service;
 
 /// A rejected call as an axum response: `503 Service Unavailable`, `Retry-After` in whole
 /// seconds (rounded up, at least 1; absent when the circuit does not know when it will
@@ -29,7 +22,7 @@ use tower_service::Service;
 /// ```
 ///
 /// `retry_after_secs` is `null` when unknown (`forced_open`, `half_open`, `Retry::never()`).
-/// Handlers that call a [`CircuitBreaker`] themselves can return it directly:
+/// Handlers that call a [`CircuitBreaker`](fusebox::CircuitBreaker) themselves can return it directly:
 ///
 /// ```
 /// use std::{sync::Arc, time::Duration};
@@ -75,11 +68,11 @@ impl IntoResponse for RejectedResponse {
     }
 }
 
-/// A [`CircuitBreakerLayer`] whose services answer rejected calls with a
+/// A [`CircuitBreakerLayer`](fusebox::CircuitBreakerLayer) whose services answer rejected calls with a
 /// [`RejectedResponse`] instead of an error, so an axum router keeps its `Infallible` error
 /// and needs no `HandleErrorLayer`.
 ///
-/// Unlike [`CircuitBreakerLayer::respond_503`], whose 503 has an empty body, the answer names
+/// Unlike [`CircuitBreakerLayer::respond_503`](fusebox::CircuitBreakerLayer::respond_503), whose 503 has an empty body, the answer names
 /// the circuit in JSON. The classifier is the wrapped layer's: give it an
 /// [`HttpClassifier`](fusebox::classify::HttpClassifier), or an axum handler (whose error is
 /// `Infallible`) never records a failure. For one circuit per route, see
@@ -99,177 +92,23 @@ impl IntoResponse for RejectedResponse {
 ///     .route_layer(Json503Layer::new(breaker));
 /// # let _ = app;
 /// ```
-#[derive(Clone)]
-pub struct Json503Layer<C = DefaultClassifier, T = Circuit> {
-    breaker: CircuitBreakerLayer<C, T>,
-}
+pub type Json503Layer<C = DefaultClassifier, T = Circuit> = Respond503Layer<C, T, JsonBody>;
 
-impl<C, T> Json503Layer<C, T> {
-    /// Wraps `breaker`, keeping its circuit (or keyed circuits) and classifier.
-    pub const fn new(breaker: CircuitBreakerLayer<C, T>) -> Self {
-        Json503Layer { breaker }
-    }
+/// The service of a [`Json503Layer`]: fusebox's 503 mode answering with a
+/// [`RejectedResponse`].
+pub type Json503<S, C = DefaultClassifier, T = Circuit> = Respond503<S, C, T, JsonBody>;
 
-    /// The wrapped layer.
-    pub fn get_ref(&self) -> &CircuitBreakerLayer<C, T> {
-        &self.breaker
-    }
+/// The response future of [`Json503`].
+pub type Json503Future<F, C = DefaultClassifier> = Respond503Future<F, C, JsonBody>;
 
-    /// Unwraps the wrapped layer.
-    pub fn into_inner(self) -> CircuitBreakerLayer<C, T> {
-        self.breaker
-    }
-}
+/// Answers rejected calls with a [`RejectedResponse`]: what [`Json503Layer`] plugs into
+/// fusebox's 503 mode ([`fusebox::RespondRejected`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonBody;
 
-impl<C, T> From<CircuitBreakerLayer<C, T>> for Json503Layer<C, T> {
-    fn from(breaker: CircuitBreakerLayer<C, T>) -> Self {
-        Json503Layer::new(breaker)
-    }
-}
-
-impl<S, C: Clone, T: Clone> Layer<S> for Json503Layer<C, T> {
-    type Service = Json503<S, C, T>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Json503 {
-            breaker: self.breaker.layer(inner),
-        }
-    }
-}
-
-impl<C, T: fmt::Debug> fmt::Debug for Json503Layer<C, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Json503Layer")
-            .field("breaker", &self.breaker)
-            .finish()
-    }
-}
-
-/// A [`CircuitBreaker`] that answers rejected calls with a [`RejectedResponse`]; made by
-/// [`Json503Layer`].
-///
-/// ```
-/// use std::convert::Infallible;
-/// use axum::body::Body;
-/// use fusebox::CircuitBreakerLayer;
-/// use fusebox::classify::HttpClassifier;
-/// use fusebox_axum::Json503Layer;
-/// use fusebox_core::Circuit;
-/// use http::{Request, Response};
-/// use tower::{Layer, ServiceExt, service_fn};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let circuit = Circuit::new("profile", Default::default());
-/// let service = Json503Layer::new(
-///     CircuitBreakerLayer::new(circuit.clone()).classify(HttpClassifier::server_errors()),
-/// )
-/// .layer(service_fn(|_: Request<Body>| async {
-///     Ok::<_, Infallible>(Response::new(Body::from("hello")))
-/// }));
-///
-/// circuit.force_open();
-/// let Ok(response) = service.oneshot(Request::new(Body::empty())).await;
-/// assert_eq!(response.status(), 503);
-/// assert!(response.headers().get("retry-after").is_none(), "forced_open never says when");
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct Json503<S, C = DefaultClassifier, T = Circuit> {
-    breaker: CircuitBreaker<S, C, T>,
-}
-
-impl<S, C> Json503<S, C> {
-    /// The circuit guarding this service.
-    pub fn circuit(&self) -> &Circuit {
-        self.breaker.circuit()
-    }
-}
-
-impl<S, C, T> Json503<S, C, T> {
-    /// What chooses the circuit per call: a [`Circuit`], or
-    /// [`Keyed`](fusebox::key::Keyed).
-    pub fn target(&self) -> &T {
-        self.breaker.target()
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        self.breaker.get_ref()
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        self.breaker.get_mut()
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.breaker.into_inner()
-    }
-}
-
-impl<S, C, T, Req> Service<Req> for Json503<S, C, T>
-where
-    S: Service<Req>,
-    S::Response: IntoResponse,
-    C: Classify<S::Response, S::Error> + Clone,
-    T: SelectCircuit<Req>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Json503Future<fusebox::future::ResponseFuture<S::Future, C>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // The breaker's readiness is the inner service's alone, so ask the inner service and
-        // keep its error type.
-        self.breaker.get_mut().poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Req) -> Self::Future {
-        Json503Future {
-            inner: self.breaker.call(request),
-        }
-    }
-}
-
-impl<S: fmt::Debug, C, T: fmt::Debug> fmt::Debug for Json503<S, C, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Json503")
-            .field("breaker", &self.breaker)
-            .finish()
-    }
-}
-
-pin_project! {
-    /// The response future of [`Json503`]: the inner response, or a [`RejectedResponse`].
-    pub struct Json503Future<F> {
-        #[pin]
-        inner: F,
-    }
-}
-
-impl<F, R, E> Future for Json503Future<F>
-where
-    F: Future<Output = Result<R, fusebox::Error<E>>>,
-    R: IntoResponse,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(match ready!(self.project().inner.poll(cx)) {
-            Ok(response) => Ok(response.into_response()),
-            Err(fusebox::Error::Rejected(rejected)) => {
-                Ok(RejectedResponse(rejected).into_response())
-            }
-            Err(fusebox::Error::Inner(error)) => Err(error),
-        })
-    }
-}
-
-impl<F> fmt::Debug for Json503Future<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Json503Future").finish_non_exhaustive()
+impl RespondRejected<Body> for JsonBody {
+    fn respond(&self, rejected: &Rejected) -> Response {
+        RejectedResponse(rejected.clone()).into_response()
     }
 }
 

@@ -542,10 +542,10 @@ impl Shared {
             return; // stale: admitted in a period that has ended
         }
         // The closed path of a count window that does not measure latency reads no clock.
-        let needs_now = probe
+        // Probes only exist in half_open, which always reads it (last progress, max_wait).
+        let needs_now = period.state == State::HalfOpen
             || self.policy.measures_latency()
-            || period.recorder.as_ref().is_some_and(Recorder::needs_now)
-            || period.state == State::HalfOpen;
+            || period.recorder.as_ref().is_some_and(Recorder::needs_now);
         let now = if needs_now {
             self.clock.now()
         } else {

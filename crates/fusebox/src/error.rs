@@ -116,7 +116,13 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 /// ```
 #[cfg(feature = "http")]
 pub fn rejection_response<B: Default>(rejected: &Rejected) -> http::Response<B> {
-    let mut response = http::Response::new(B::default());
+    rejection_response_with(rejected, B::default())
+}
+
+/// Like [`rejection_response`], with `body` as the response's body.
+#[cfg(feature = "http")]
+pub fn rejection_response_with<B>(rejected: &Rejected, body: B) -> http::Response<B> {
+    let mut response = http::Response::new(body);
     *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
     if let Some(wait) = rejected.retry_after() {
         response.headers_mut().insert(
@@ -210,5 +216,25 @@ mod tests {
         let response = rejection_response::<String>(&rejected(None));
         assert_eq!(response.status(), http::StatusCode::SERVICE_UNAVAILABLE);
         assert!(response.headers().get(http::header::RETRY_AFTER).is_none());
+    }
+}
+
+/// How the 503 mode ([`Respond503`](crate::Respond503)) answers a rejected call with a
+/// response of body type `B`. [`EmptyBody`] is the default; `fusebox-axum` answers with JSON.
+#[cfg(feature = "http")]
+pub trait RespondRejected<B> {
+    /// The response for `rejected`.
+    fn respond(&self, rejected: &Rejected) -> http::Response<B>;
+}
+
+/// Answers rejected calls with [`rejection_response`]: `503`, `Retry-After`, an empty body.
+#[cfg(feature = "http")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EmptyBody;
+
+#[cfg(feature = "http")]
+impl<B: Default> RespondRejected<B> for EmptyBody {
+    fn respond(&self, rejected: &Rejected) -> http::Response<B> {
+        rejection_response(rejected)
     }
 }

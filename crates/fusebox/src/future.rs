@@ -103,39 +103,41 @@ impl<F, C> fmt::Debug for ResponseFuture<F, C> {
 pin_project! {
     /// The response future of [`Respond503`](crate::Respond503): a rejection becomes a
     /// `503 Service Unavailable` response.
-    pub struct Respond503Future<F, C> {
+    pub struct Respond503Future<F, C, R = crate::EmptyBody> {
         #[pin]
         inner: ResponseFuture<F, C>,
+        respond: R,
     }
 }
 
 #[cfg(feature = "http")]
-impl<F, C> Respond503Future<F, C> {
-    pub(crate) fn new(inner: ResponseFuture<F, C>) -> Self {
-        Respond503Future { inner }
+impl<F, C, R> Respond503Future<F, C, R> {
+    pub(crate) fn new(inner: ResponseFuture<F, C>, respond: R) -> Self {
+        Respond503Future { inner, respond }
     }
 }
 
 #[cfg(feature = "http")]
-impl<F, C, B, E> Future for Respond503Future<F, C>
+impl<F, C, R, B, E> Future for Respond503Future<F, C, R>
 where
     F: Future<Output = Result<http::Response<B>, E>>,
     C: Classify<http::Response<B>, E>,
-    B: Default,
+    R: crate::RespondRejected<B>,
 {
     type Output = Result<http::Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(match ready!(self.project().inner.poll(cx)) {
+        let this = self.project();
+        Poll::Ready(match ready!(this.inner.poll(cx)) {
             Ok(response) => Ok(response),
             Err(Error::Inner(error)) => Err(error),
-            Err(Error::Rejected(rejected)) => Ok(crate::rejection_response(&rejected)),
+            Err(Error::Rejected(rejected)) => Ok(this.respond.respond(&rejected)),
         })
     }
 }
 
 #[cfg(feature = "http")]
-impl<F, C> fmt::Debug for Respond503Future<F, C> {
+impl<F, C, R> fmt::Debug for Respond503Future<F, C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Respond503Future")
             .field("inner", &self.inner)

@@ -140,7 +140,10 @@ impl<C, T> CircuitBreakerLayer<C, T> {
     /// ```
     #[cfg(feature = "http")]
     pub fn respond_503(self) -> Respond503Layer<C, T> {
-        Respond503Layer { breaker: self }
+        Respond503Layer {
+            breaker: self,
+            respond: crate::EmptyBody,
+        }
     }
 }
 
@@ -165,12 +168,13 @@ impl<C, T: fmt::Debug> fmt::Debug for CircuitBreakerLayer<C, T> {
 /// response instead of an error; see [`CircuitBreakerLayer::respond_503`].
 #[cfg(feature = "http")]
 #[derive(Clone)]
-pub struct Respond503Layer<C = DefaultClassifier, T = Circuit> {
+pub struct Respond503Layer<C = DefaultClassifier, T = Circuit, R = crate::EmptyBody> {
     breaker: CircuitBreakerLayer<C, T>,
+    respond: R,
 }
 
 #[cfg(feature = "http")]
-impl<C> Respond503Layer<C> {
+impl<C, R> Respond503Layer<C, Circuit, R> {
     /// The circuit guarding the services this layer makes.
     pub fn circuit(&self) -> &Circuit {
         self.breaker.circuit()
@@ -178,20 +182,48 @@ impl<C> Respond503Layer<C> {
 }
 
 #[cfg(feature = "http")]
-impl<S, C: Clone, T: Clone> Layer<S> for Respond503Layer<C, T> {
-    type Service = crate::Respond503<S, C, T>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        crate::Respond503::from_breaker(self.breaker.layer(inner))
+impl<C, T, R: Default> Respond503Layer<C, T, R> {
+    /// `breaker` answering rejected calls with `R`'s responses.
+    pub fn new(breaker: CircuitBreakerLayer<C, T>) -> Self {
+        Respond503Layer {
+            breaker,
+            respond: R::default(),
+        }
     }
 }
 
 #[cfg(feature = "http")]
-impl<C, T: fmt::Debug> fmt::Debug for Respond503Layer<C, T> {
+impl<C, T, R> Respond503Layer<C, T, R> {
+    /// Answers rejected calls with `respond` instead (see [`RespondRejected`](crate::RespondRejected)).
+    pub fn respond_with<R2>(self, respond: R2) -> Respond503Layer<C, T, R2> {
+        Respond503Layer {
+            breaker: self.breaker,
+            respond,
+        }
+    }
+
+    /// The layer that guards the services.
+    pub fn breaker(&self) -> &CircuitBreakerLayer<C, T> {
+        &self.breaker
+    }
+}
+
+#[cfg(feature = "http")]
+impl<S, C: Clone, T: Clone, R: Clone> Layer<S> for Respond503Layer<C, T, R> {
+    type Service = crate::Respond503<S, C, T, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        crate::Respond503::from_breaker(self.breaker.layer(inner), self.respond.clone())
+    }
+}
+
+#[cfg(feature = "http")]
+impl<C, T: fmt::Debug, R> fmt::Debug for Respond503Layer<C, T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Respond503Layer")
             .field("target", &self.breaker.target)
             .field("classifier", &std::any::type_name::<C>())
+            .field("respond", &std::any::type_name::<R>())
             .finish()
     }
 }

@@ -66,9 +66,9 @@ pub mod listener;
 mod registry;
 mod service;
 
-#[cfg(feature = "http")]
-pub use error::rejection_response;
 pub use error::{BoxError, Error, Rejected, retry_after_secs};
+#[cfg(feature = "http")]
+pub use error::{EmptyBody, RespondRejected, rejection_response, rejection_response_with};
 pub use layer::CircuitBreakerLayer;
 #[cfg(feature = "http")]
 pub use layer::Respond503Layer;

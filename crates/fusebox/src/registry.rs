@@ -215,24 +215,25 @@ impl Fusebox {
         }
         let mut circuits = self.write();
         if let Some(circuit) = circuits.by_name.get(key) {
-            return circuit.clone();
+            return circuit.clone(); // created by another caller since the read
         }
-        if circuits.keyed >= self.inner.max_keyed {
-            drop(circuits);
-            if !self.inner.overflow_warned.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    target: "fusebox",
-                    max_keyed_circuits = self.inner.max_keyed,
-                    overflow_circuit = OVERFLOW_CIRCUIT,
-                    "keyed routing reached its bound of {} circuits; new keys now share the circuit '{}' (raise `max_keyed_circuits` if these keys are legitimate)",
-                    self.inner.max_keyed,
-                    OVERFLOW_CIRCUIT,
-                );
-            }
-            return self.circuit(OVERFLOW_CIRCUIT);
+        if circuits.keyed < self.inner.max_keyed {
+            circuits.keyed += 1;
+            return self.insert(&mut circuits, key);
         }
-        circuits.keyed += 1;
-        self.get_or_insert(&mut circuits, key)
+        let overflow = self.get_or_insert(&mut circuits, OVERFLOW_CIRCUIT);
+        drop(circuits);
+        if !self.inner.overflow_warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "fusebox",
+                max_keyed_circuits = self.inner.max_keyed,
+                overflow_circuit = OVERFLOW_CIRCUIT,
+                "keyed routing reached its bound of {} circuits; new keys now share the circuit '{}' (raise `max_keyed_circuits` if these keys are legitimate)",
+                self.inner.max_keyed,
+                OVERFLOW_CIRCUIT,
+            );
+        }
+        overflow
     }
 
     /// The circuit named `name`, if it exists.
@@ -241,9 +242,14 @@ impl Fusebox {
     }
 
     fn get_or_insert(&self, circuits: &mut Circuits, name: &str) -> Circuit {
-        if let Some(circuit) = circuits.by_name.get(name) {
-            return circuit.clone();
+        match circuits.by_name.get(name) {
+            Some(circuit) => circuit.clone(),
+            None => self.insert(circuits, name),
         }
+    }
+
+    /// Creates the circuit `name`, which `circuits` does not have yet.
+    fn insert(&self, circuits: &mut Circuits, name: &str) -> Circuit {
         let inner = &self.inner;
         let policy = inner
             .policies

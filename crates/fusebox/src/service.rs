@@ -144,6 +144,7 @@ mod respond_503 {
     use tower_service::Service;
 
     use super::CircuitBreaker;
+    use crate::RespondRejected;
     use crate::classify::{Classify, DefaultClassifier};
     use crate::future::Respond503Future;
     use crate::key::SelectCircuit;
@@ -180,20 +181,21 @@ mod respond_503 {
     /// # }
     /// ```
     #[derive(Clone)]
-    pub struct Respond503<S, C = DefaultClassifier, T = Circuit> {
+    pub struct Respond503<S, C = DefaultClassifier, T = Circuit, R = crate::EmptyBody> {
         breaker: CircuitBreaker<S, C, T>,
+        respond: R,
     }
 
-    impl<S, C> Respond503<S, C> {
+    impl<S, C, R> Respond503<S, C, Circuit, R> {
         /// The circuit guarding this service.
         pub fn circuit(&self) -> &Circuit {
             self.breaker.circuit()
         }
     }
 
-    impl<S, C, T> Respond503<S, C, T> {
-        pub(crate) const fn from_breaker(breaker: CircuitBreaker<S, C, T>) -> Self {
-            Respond503 { breaker }
+    impl<S, C, T, R> Respond503<S, C, T, R> {
+        pub(crate) const fn from_breaker(breaker: CircuitBreaker<S, C, T>, respond: R) -> Self {
+            Respond503 { breaker, respond }
         }
 
         /// What chooses the circuit per call.
@@ -217,30 +219,31 @@ mod respond_503 {
         }
     }
 
-    impl<S, C, T, Req, B> Service<Req> for Respond503<S, C, T>
+    impl<S, C, T, R, Req, B> Service<Req> for Respond503<S, C, T, R>
     where
         S: Service<Req, Response = http::Response<B>>,
         C: Classify<http::Response<B>, S::Error> + Clone,
         T: SelectCircuit<Req>,
-        B: Default,
+        R: RespondRejected<B> + Clone,
     {
         type Response = http::Response<B>;
         type Error = S::Error;
-        type Future = Respond503Future<S::Future, C>;
+        type Future = Respond503Future<S::Future, C, R>;
 
         fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
             self.breaker.get_mut().poll_ready(cx)
         }
 
         fn call(&mut self, request: Req) -> Self::Future {
-            Respond503Future::new(self.breaker.call(request))
+            Respond503Future::new(self.breaker.call(request), self.respond.clone())
         }
     }
 
-    impl<S: fmt::Debug, C, T: fmt::Debug> fmt::Debug for Respond503<S, C, T> {
+    impl<S: fmt::Debug, C, T: fmt::Debug, R> fmt::Debug for Respond503<S, C, T, R> {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.debug_struct("Respond503")
                 .field("breaker", &self.breaker)
+                .field("respond", &std::any::type_name::<R>())
                 .finish()
         }
     }
