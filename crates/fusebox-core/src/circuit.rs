@@ -485,6 +485,13 @@ impl Circuit {
         self.shared.manual(state)
     }
 
+    /// Whether anything besides this handle keeps the circuit alive: another [`Circuit`]
+    /// handle, or an admission it granted that has not finished yet. A registry uses it to
+    /// tell that nobody holds or calls a circuit before evicting it.
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.shared) > 1
+    }
+
     /// What the circuit looks like now.
     pub fn snapshot(&self) -> Snapshot {
         let shared = &self.shared;

@@ -727,3 +727,16 @@ fn call_counts_work_for_time_windows_too() {
         "the window forgot the old successes, the counts did not"
     );
 }
+
+#[test]
+fn is_shared_sees_other_handles_and_unfinished_admissions() {
+    let circuit = fusebox_core::Circuit::new("alone", fusebox_core::Policy::default());
+    assert!(!circuit.is_shared());
+    let other = circuit.clone();
+    assert!(circuit.is_shared());
+    drop(other);
+    let admission = circuit.try_acquire().expect("closed");
+    assert!(circuit.is_shared());
+    admission.finish(fusebox_core::Outcome::Success);
+    assert!(!circuit.is_shared());
+}
