@@ -10,7 +10,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use fusebox::Fusebox;
-use fusebox_axum::admin::{self, AdminAuth};
+use fusebox_axum::admin::{self, AdminAuth, Scheme};
 use fusebox_axum::{metrics_route, route_breaker};
 use fusebox_core::trip::failure_streak;
 use fusebox_core::{ManualClock, Outcome, Policy, Retry, State};
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use common::{client, serve};
 
-const TOKEN: &str = "s3cret-Token_42";
+const TOKEN: &str = "s3cret-Token_42-admin";
 
 /// A registry on a manual clock with `payments` open (one 250 ms success, then three
 /// failures, 12 s ago) and `search` closed with two successes.
@@ -57,10 +57,18 @@ fn policy_text(fusebox: &Fusebox) -> String {
     fusebox.circuit("payments").policy().to_string()
 }
 
-async fn admin_app(auth: AdminAuth) -> (String, Fusebox) {
-    let (fusebox, _clock) = fusebox();
+/// The admin router over [`fusebox`], nested under `/admin`, sessions timed by the
+/// registry's manual clock.
+async fn admin_app_with_clock(auth: AdminAuth) -> (String, Fusebox, ManualClock) {
+    let (fusebox, clock) = fusebox();
+    let auth = auth.clock(clock.clone());
     let app = Router::new().nest("/admin", admin::router(fusebox.clone(), auth));
-    (serve(app).await, fusebox)
+    (serve(app).await, fusebox, clock)
+}
+
+async fn admin_app(auth: AdminAuth) -> (String, Fusebox) {
+    let (base, fusebox, _clock) = admin_app_with_clock(auth).await;
+    (base, fusebox)
 }
 
 async fn bearer_app() -> (String, Fusebox) {
@@ -297,7 +305,7 @@ async fn every_route_needs_the_token() {
         let wrong = request
             .try_clone()
             .unwrap()
-            .bearer_auth("s3cret-Token_4")
+            .bearer_auth("s3cret-Token_42-admi")
             .send()
             .await
             .unwrap();
@@ -316,13 +324,30 @@ async fn every_route_needs_the_token() {
     );
 }
 
+/// Signs in through the dashboard's `?token=` and returns the `Cookie` header a browser
+/// would send from then on.
+async fn sign_in(base: &str) -> String {
+    let login = client()
+        .get(format!("{base}/admin?token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let set_cookie = login.headers()["set-cookie"].to_str().unwrap();
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The Unix time of the manual clock in [`fusebox`]: its wall origin plus the 12.25 s it
+/// was advanced.
+const FIXTURE_NOW: u64 = 1_700_000_012;
+
 #[tokio::test]
-async fn dashboard_token_in_the_address_becomes_a_cookie() {
+async fn dashboard_token_in_the_address_becomes_a_session_cookie_not_the_token() {
     let (base, _) = bearer_app().await;
     let client = client();
 
     let wrong = client
-        .get(format!("{base}/admin?token=guess"))
+        .get(format!("{base}/admin?token=guess-guess-guess-guess"))
         .send()
         .await
         .unwrap();
@@ -335,14 +360,29 @@ async fn dashboard_token_in_the_address_becomes_a_cookie() {
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        login.headers()["set-cookie"],
-        format!("fusebox_admin={TOKEN}; HttpOnly; SameSite=Strict; Path=/admin")
-    );
     assert_eq!(login.headers()["location"], "./admin");
     assert_eq!(login.headers()["cache-control"], "no-store");
+    let set_cookie = login.headers()["set-cookie"].to_str().unwrap();
+    let (value, attributes) = set_cookie
+        .strip_prefix("fusebox_admin=")
+        .unwrap()
+        .split_once(';')
+        .unwrap();
+    assert_eq!(
+        attributes,
+        " HttpOnly; SameSite=Strict; Path=/admin; Max-Age=28800"
+    );
+    // `<expiry>.<tag>`: the expiry 8 hours from now, a 256-bit tag, no token.
+    let (expires, tag) = value.split_once('.').unwrap();
+    assert_eq!(expires, (FIXTURE_NOW + 8 * 3600).to_string());
+    assert_eq!(tag.len(), 64, "{tag}");
+    assert!(
+        tag.bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+    );
+    assert!(!set_cookie.contains(TOKEN));
 
-    let cookie = format!("fusebox_admin={TOKEN}");
+    let cookie = format!("fusebox_admin={value}");
     let page = client
         .get(format!("{base}/admin"))
         .header("cookie", &cookie)
@@ -365,19 +405,313 @@ async fn dashboard_token_in_the_address_becomes_a_cookie() {
     let command = client
         .post(format!("{base}/admin/circuits/payments/reset"))
         .header("cookie", &cookie)
+        .header("origin", &base)
         .send()
         .await
         .unwrap();
     let (status, _, body) = json_of(command).await;
     assert_eq!((status, &body["state"]), (StatusCode::OK, &json!("closed")));
 
-    let other_cookie = client
-        .get(format!("{base}/admin/circuits"))
-        .header("cookie", format!("session=1; fusebox_admin={TOKEN}x"))
+    // What the cookie used to hold, and a tampered session, are not sessions.
+    for forged in [
+        format!("fusebox_admin={TOKEN}"),
+        format!("session=1; fusebox_admin={value}0"),
+        format!("fusebox_admin={}.{tag}", FIXTURE_NOW + 9 * 3600),
+    ] {
+        let refused = client
+            .get(format!("{base}/admin/circuits"))
+            .header("cookie", &forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json_of(refused).await, unauthorized(), "{forged}");
+    }
+}
+
+#[tokio::test]
+async fn a_session_ends_after_its_lifetime() {
+    let auth = AdminAuth::bearer(TOKEN)
+        .unwrap()
+        .session_lifetime(Duration::from_secs(600));
+    let (base, _, clock) = admin_app_with_clock(auth).await;
+    let login = client()
+        .get(format!("{base}/admin?token={TOKEN}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(json_of(other_cookie).await, unauthorized());
+    assert!(
+        login.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .ends_with("; Max-Age=600")
+    );
+    let cookie = sign_in(&base).await;
+    let list = || {
+        client()
+            .get(format!("{base}/admin/circuits"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    clock.advance(Duration::from_secs(599));
+    assert_eq!(list().await.unwrap().status(), StatusCode::OK);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(json_of(list().await.unwrap()).await, unauthorized());
+}
+
+#[tokio::test]
+async fn a_new_token_ends_every_session() {
+    let (fusebox, clock) = fusebox();
+    let old = Router::new().nest(
+        "/admin",
+        admin::router(
+            fusebox.clone(),
+            AdminAuth::bearer(TOKEN).unwrap().clock(clock.clone()),
+        ),
+    );
+    let new = Router::new().nest(
+        "/admin",
+        admin::router(
+            fusebox,
+            AdminAuth::bearer("a-brand-new-admin-token")
+                .unwrap()
+                .clock(clock),
+        ),
+    );
+    let (old, new) = (serve(old).await, serve(new).await);
+    let cookie = sign_in(&old).await;
+    let list = |base: &str| {
+        client()
+            .get(format!("{base}/admin/circuits"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    assert_eq!(list(&old).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(json_of(list(&new).await.unwrap()).await, unauthorized());
+}
+
+/// Extra headers of a request, as a test case lists them.
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
+fn with_headers(
+    mut request: reqwest::RequestBuilder,
+    headers: Headers<'_>,
+) -> reqwest::RequestBuilder {
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
+}
+
+/// The port of a base URL `http://127.0.0.1:<port>`.
+fn port_of(base: &str) -> u16 {
+    base.rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
+fn cross_origin(reason: &str) -> (StatusCode, String, Value) {
+    (
+        StatusCode::FORBIDDEN,
+        "application/json".to_owned(),
+        json!({
+            "error": "cross_origin",
+            "message": format!(
+                "refused: a command must come from the dashboard's own origin, and {reason}; \
+                 API clients send Authorization: Bearer <admin token> instead"
+            ),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn cookie_commands_from_another_origin_are_refused_and_change_nothing() {
+    let (base, fusebox) = bearer_app().await;
+    let cookie = sign_in(&base).await;
+    let port = port_of(&base);
+    let other_port = format!("http://127.0.0.1:{}", port + 1);
+    let https = format!("https://127.0.0.1:{port}");
+    let cases: [(Headers<'_>, String); 9] = [
+        (
+            &[("origin", &other_port)],
+            format!("its Origin {other_port} is not this router's"),
+        ),
+        (&[("origin", "null")], "it has Origin: null".to_owned()),
+        (
+            &[("origin", &https)],
+            format!("its Origin {https} is not this router's"),
+        ),
+        // Another subdomain of the same site, as the Host a browser sends for each.
+        (
+            &[
+                ("host", "admin.example.test"),
+                ("origin", "http://app.example.test"),
+            ],
+            "its Origin http://app.example.test is not this router's".to_owned(),
+        ),
+        (
+            &[("origin", "http://127.0.0.1")],
+            "its Origin http://127.0.0.1 is not this router's".to_owned(),
+        ),
+        // The browser's own word wins over a matching Origin.
+        (
+            &[("sec-fetch-site", "same-site"), ("origin", &base)],
+            "it has Sec-Fetch-Site: same-site".to_owned(),
+        ),
+        (
+            &[("sec-fetch-site", "cross-site")],
+            "it has Sec-Fetch-Site: cross-site".to_owned(),
+        ),
+        (
+            &[("sec-fetch-site", "none")],
+            "it has Sec-Fetch-Site: none".to_owned(),
+        ),
+        (&[], "it has neither Sec-Fetch-Site nor Origin".to_owned()),
+    ];
+    for (headers, reason) in cases {
+        let request = client()
+            .post(format!("{base}/admin/circuits/search/force-open"))
+            .header("cookie", &cookie);
+        let response = with_headers(request, headers).send().await.unwrap();
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(
+            json_of(response).await,
+            cross_origin(&reason),
+            "{headers:?}"
+        );
+        assert_eq!(
+            fusebox.circuit("search").state(),
+            State::Closed,
+            "{headers:?}"
+        );
+    }
+    // Reading is not refused: other origins cannot read the answer (no CORS).
+    let read = client()
+        .get(format!("{base}/admin/circuits/search"))
+        .header("cookie", &cookie)
+        .header("origin", &other_port)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cookie_commands_from_the_same_origin_are_accepted() {
+    let (base, fusebox) = bearer_app().await;
+    let cookie = sign_in(&base).await;
+    let port = port_of(&base);
+    let same_host = format!("admin.example.test:{port}");
+    let same_origin = format!("http://admin.example.test:{port}");
+    let cases: [(Headers<'_>, &str, State); 4] = [
+        (&[("origin", &base)], "force-open", State::ForcedOpen),
+        (
+            &[("sec-fetch-site", "same-origin")],
+            "disable",
+            State::Disabled,
+        ),
+        (
+            &[("sec-fetch-site", "same-origin"), ("origin", &base)],
+            "metrics-only",
+            State::MetricsOnly,
+        ),
+        (
+            &[("host", &same_host), ("origin", &same_origin)],
+            "reset",
+            State::Closed,
+        ),
+    ];
+    for (headers, command, state) in cases {
+        let request = client()
+            .post(format!("{base}/admin/circuits/search/{command}"))
+            .header("cookie", &cookie);
+        let (status, _, body) = json_of(with_headers(request, headers).send().await.unwrap()).await;
+        assert_eq!(
+            (status, &body["changed"]),
+            (StatusCode::OK, &json!(true)),
+            "{headers:?}"
+        );
+        assert_eq!(fusebox.circuit("search").state(), state, "{headers:?}");
+    }
+}
+
+#[tokio::test]
+async fn bearer_commands_are_not_subject_to_the_origin_check() {
+    let (base, fusebox) = bearer_app().await;
+    let response = client()
+        .post(format!("{base}/admin/circuits/search/force-open"))
+        .bearer_auth(TOKEN)
+        .header("origin", "null")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(fusebox.circuit("search").state(), State::ForcedOpen);
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_secure_and_commands_need_an_https_origin() {
+    let (base, fusebox) = admin_app(AdminAuth::bearer(TOKEN).unwrap().scheme(Scheme::Https)).await;
+    let login = client()
+        .get(format!("{base}/admin?token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set_cookie.ends_with("; HttpOnly; SameSite=Strict; Secure; Path=/admin; Max-Age=28800"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap();
+    let port = port_of(&base);
+    let command = |origin: String| {
+        client()
+            .post(format!("{base}/admin/circuits/search/force-open"))
+            .header("cookie", cookie)
+            .header("origin", origin)
+            .send()
+    };
+    let http = format!("http://127.0.0.1:{port}");
+    assert_eq!(
+        json_of(command(http.clone()).await.unwrap()).await,
+        cross_origin(&format!("its Origin {http} is not this router's"))
+    );
+    assert_eq!(fusebox.circuit("search").state(), State::Closed);
+    let response = command(format!("https://127.0.0.1:{port}")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(fusebox.circuit("search").state(), State::ForcedOpen);
+}
+
+#[tokio::test]
+async fn detect_takes_https_from_a_tls_proxy() {
+    let (base, fusebox) = bearer_app().await;
+    let login = |proto: &'static str| {
+        client()
+            .get(format!("{base}/admin?token={TOKEN}"))
+            .header("x-forwarded-proto", proto)
+            .send()
+    };
+    let secure = login("https").await.unwrap();
+    let set_cookie = secure.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("; Secure;"), "{set_cookie}");
+    let plain = login("http").await.unwrap();
+    assert!(
+        !plain.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+
+    let cookie = set_cookie.split(';').next().unwrap();
+    let port = port_of(&base);
+    let response = client()
+        .post(format!("{base}/admin/circuits/search/force-open"))
+        .header("cookie", cookie)
+        .header("x-forwarded-proto", "https")
+        .header("origin", format!("https://127.0.0.1:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(fusebox.circuit("search").state(), State::ForcedOpen);
 }
 
 #[tokio::test]
@@ -417,6 +751,46 @@ async fn opting_out_serves_everything_without_a_token() {
 }
 
 #[tokio::test]
+async fn opting_out_still_refuses_commands_a_browser_marks_cross_origin() {
+    let (base, fusebox) = admin_app(AdminAuth::none_i_understand_the_risk()).await;
+    let other = format!("http://127.0.0.1:{}", port_of(&base) + 1);
+    let refused = client()
+        .post(format!("{base}/admin/circuits/payments/force-open"))
+        .header("origin", &other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_of(refused).await,
+        cross_origin(&format!("its Origin {other} is not this router's"))
+    );
+    let refused = client()
+        .post(format!("{base}/admin/circuits/payments/force-open"))
+        .header("sec-fetch-site", "same-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(fusebox.circuit("payments").state(), State::Open);
+    let same = client()
+        .post(format!("{base}/admin/circuits/payments/force-open"))
+        .header("origin", &base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::OK);
+    assert_eq!(fusebox.circuit("payments").state(), State::ForcedOpen);
+}
+
+/// The value of the first `attribute="..."` after `after` in `html`.
+fn attribute<'a>(html: &'a str, after: &str, attribute: &str) -> &'a str {
+    let start = html.find(after).unwrap() + after.len();
+    let rest = &html[start..];
+    let value = &rest[rest.find(&format!("{attribute}=\"")).unwrap() + attribute.len() + 2..];
+    &value[..value.find('"').unwrap()]
+}
+
+#[tokio::test]
 async fn dashboard_page_has_the_card_template_and_safe_headers() {
     let (base, _) = bearer_app().await;
     let page = client()
@@ -431,9 +805,10 @@ async fn dashboard_page_has_the_card_template_and_safe_headers() {
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(
         headers["content-security-policy"],
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; \
          connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     );
     let html = page.text().await.unwrap();
@@ -451,11 +826,111 @@ async fn dashboard_page_has_the_card_template_and_safe_headers() {
         r#"data-command="disable""#,
         r#"data-command="metrics-only""#,
         r#"id="status""#,
-        r#"call("circuits", "GET")"#,
-        r#".circuit[data-state="half_open"]"#,
+        r#"<link rel="stylesheet" href="./admin/assets/dashboard.css">"#,
+        r#"<script src="./admin/assets/dashboard.js" defer></script>"#,
     ] {
         assert!(html.contains(hook), "missing {hook}");
     }
+    // Nothing inline for the policy to forbid.
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(!html.contains("<style"));
+    assert!(!html.contains("onclick"));
+
+    let assets = [
+        (
+            "dashboard.js",
+            "text/javascript; charset=utf-8",
+            r#"call("circuits", "GET")"#,
+        ),
+        (
+            "dashboard.css",
+            "text/css; charset=utf-8",
+            r#".circuit[data-state="half_open"]"#,
+        ),
+    ];
+    for (file, content_type, hook) in assets {
+        let url = format!("{base}/admin/assets/{file}");
+        let without = client().get(&url).send().await.unwrap();
+        assert_eq!(json_of(without).await, unauthorized(), "{file}");
+        let asset = client().get(&url).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(asset.status(), StatusCode::OK, "{file}");
+        assert_eq!(asset.headers()["content-type"], content_type, "{file}");
+        assert_eq!(asset.headers()["x-content-type-options"], "nosniff");
+        assert!(asset.text().await.unwrap().contains(hook), "{file}");
+    }
+}
+
+#[tokio::test]
+async fn dashboard_assets_resolve_from_the_page_under_any_prefix() {
+    let (fusebox, _clock) = fusebox();
+    let auth = AdminAuth::bearer(TOKEN).unwrap();
+    let app = Router::new()
+        .nest("/ops/fusebox", admin::router(fusebox.clone(), auth.clone()))
+        .merge(admin::router(fusebox, auth));
+    let base = serve(app).await;
+    for page in [format!("{base}/ops/fusebox"), format!("{base}/")] {
+        let page = reqwest::Url::parse(&page).unwrap();
+        let html = client()
+            .get(page.clone())
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for (tag, name) in [("<script", "src"), ("<link", "href")] {
+            let asset = page.join(attribute(&html, tag, name)).unwrap();
+            let response = client()
+                .get(asset.clone())
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_answer_is_nosniff_and_not_cached() {
+    let (base, _) = bearer_app().await;
+    let cookie = sign_in(&base).await;
+    let circuits = format!("{base}/admin/circuits");
+    let requests = [
+        client().get(&circuits).bearer_auth(TOKEN),
+        client()
+            .get(format!("{circuits}/search"))
+            .bearer_auth(TOKEN),
+        client()
+            .get(format!("{circuits}/billing"))
+            .bearer_auth(TOKEN),
+        client()
+            .post(format!("{circuits}/search/reset"))
+            .bearer_auth(TOKEN),
+        client()
+            .post(format!("{circuits}/search/explode"))
+            .bearer_auth(TOKEN),
+        client()
+            .delete(format!("{circuits}/search/reset"))
+            .bearer_auth(TOKEN),
+        client().get(&circuits),
+        client()
+            .post(format!("{circuits}/search/reset"))
+            .header("cookie", &cookie),
+        client().get(format!("{base}/admin?token={TOKEN}")),
+        client().get(format!("{base}/admin")).bearer_auth(TOKEN),
+    ];
+    let mut statuses = Vec::new();
+    for request in requests {
+        let response = request.send().await.unwrap();
+        let headers = response.headers();
+        let url = response.url().clone();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
+        assert_eq!(headers["cache-control"], "no-store", "{url}");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 404, 200, 400, 405, 401, 403, 303, 200]);
 }
 
 #[tokio::test]

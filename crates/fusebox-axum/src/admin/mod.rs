@@ -4,6 +4,7 @@
 //! | route | answers |
 //! |---|---|
 //! | `GET /` | the dashboard: every circuit as a card, refreshed every second, with buttons for the manual commands |
+//! | `GET /assets/dashboard.js`, `GET /assets/dashboard.css` | the dashboard's script and style sheet |
 //! | `GET /circuits` | every circuit, sorted by name, as a JSON array |
 //! | `GET /circuits/{name}` | one circuit, or `404` |
 //! | `POST /circuits/{name}/{command}` | `reset`, `force-open`, `disable` or `metrics-only`: the circuit afterwards, with `"changed"`; `400` for another command, `404` for an unknown circuit |
@@ -33,56 +34,75 @@
 //! window; `calls` counts since the circuit was created. Circuit names are one path segment:
 //! percent-encode them (`GET%20%2Fusers%2F%7Bid%7D` for the route circuit `GET /users/{id}`).
 //!
-//! Errors are JSON too: `{"error": "not_found" | "unknown_command" | "unauthorized",
-//! "message": "..."}`.
+//! Errors are JSON too: `{"error": "not_found" | "unknown_command" | "unauthorized" |
+//! "cross_origin", "message": "..."}`.
 //!
 //! # Authentication
 //!
-//! With [`AdminAuth::bearer`], every route, the dashboard page included, requires
-//! `Authorization: Bearer <token>`; without it the answer is `401` with
-//! `WWW-Authenticate: Bearer`. A browser cannot send that header when it opens a page, so the
-//! dashboard also takes the token once in its address: `GET /admin?token=<token>` (the token
-//! percent-encoded; nested under `/admin`, the page is `/admin`, without a trailing slash) answers `303 See Other` back to the page with a
-//! `fusebox_admin=<token>; HttpOnly; SameSite=Strict; Path=/admin` cookie ([`TOKEN_COOKIE`]),
-//! and from then on the page and its API calls authenticate with the cookie. The cookie is
-//! HttpOnly (scripts cannot read it), SameSite=Strict (other sites cannot make the browser
-//! send it, so they cannot press the buttons), scoped to the router's path, and ends with the
-//! browser session. Both the header and the cookie are compared in constant time. Serve the
-//! admin router over TLS (or only on a trusted network): the token travels in every request.
+//! With [`AdminAuth::bearer`], every route, the dashboard page and its assets included,
+//! requires the token (at least [16 bytes](AdminAuth::MIN_TOKEN_LEN)); without it the answer
+//! is `401` with `WWW-Authenticate: Bearer`. API clients send `Authorization: Bearer <token>`.
+//! A browser cannot send that header when it opens a page, so the dashboard also takes the
+//! token once in its address: `GET /admin?token=<token>` (the token percent-encoded; nested
+//! under `/admin`, the page is `/admin`, without a trailing slash) answers `303 See Other`
+//! back to the page with a session cookie ([`SESSION_COOKIE`]), and from then on the page and
+//! its API calls authenticate with the cookie:
 //!
-//! [`AdminAuth::none_i_understand_the_risk`] opts out of all of this.
+//! ```text
+//! Set-Cookie: fusebox_admin=<expiry>.<HMAC-SHA256 of it keyed by the token>; HttpOnly;
+//!             SameSite=Strict; Secure; Path=/admin; Max-Age=28800
+//! ```
+//!
+//! - The cookie holds a session, never the token: its expiry (Unix seconds) and a tag only
+//!   the token's holder can make. Every replica sharing the token accepts it, nothing is
+//!   stored, and changing the token ends every session. The router checks the expiry too.
+//! - `Max-Age` is [`AdminAuth::session_lifetime`] (8 hours by default).
+//! - `Secure` when the router is reached over HTTPS: see [`Scheme`] for how that is known
+//!   (by default from the request, `X-Forwarded-Proto` included) and how to say it.
+//! - HttpOnly (scripts cannot read it), SameSite=Strict (other *sites* cannot make the
+//!   browser send it), scoped to the router's path.
+//!
+//! SameSite does not stop another *origin* of the same site (another port or subdomain of
+//! the same host) from making the browser send the cookie, so a state-changing request
+//! (any method but `GET`, `HEAD`, `OPTIONS`, `TRACE`) authenticated by the cookie must also
+//! be same-origin: `Sec-Fetch-Site: same-origin` when the browser sends that header, or else
+//! an `Origin` equal to the request's own `scheme://host:port`. Anything else (`Origin:
+//! null`, another port, another subdomain, neither header) is `403` with
+//! `{"error": "cross_origin", "message": "..."}` saying why, and nothing changes. Requests
+//! with the bearer token are not checked: a page cannot attach that header to another
+//! origin's request.
+//!
+//! Tokens and sessions are compared in constant time. Every response carries
+//! `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`; the page's
+//! Content-Security-Policy allows scripts and style sheets from its own origin only (no
+//! inline script, handler or style) and no framing.
+//!
+//! [`AdminAuth::none_i_understand_the_risk`] opts out of tokens and sessions; commands a
+//! browser marks as sent by another origin are still refused.
 //!
 //! What the router does not do: create circuits (a name nobody used yet is `404`), change
-//! policies, or rate-limit token guesses (put tower middleware in front for that).
+//! policies, end one session early, or rate-limit token guesses (put tower middleware in
+//! front for that).
 
 mod auth;
+mod dashboard;
+mod origin;
+mod session;
 mod view;
 
 use axum::extract::{Path, State};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fusebox::{Fusebox, UnknownCircuit};
-use http::StatusCode;
-use http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
-    X_FRAME_OPTIONS,
-};
+use http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
-pub use self::auth::{AdminAuth, InvalidToken, TOKEN_COOKIE};
+pub use self::auth::{AdminAuth, InvalidToken, SESSION_COOKIE};
+pub use self::origin::Scheme;
 use self::view::CircuitView;
-
-/// The dashboard page: HTML, CSS and JavaScript in one file, so it works under any prefix
-/// without asset routes.
-const DASHBOARD: &str = include_str!("dashboard.html");
-
-/// What the page may do: run its own inline script and style, call its own origin, and
-/// nothing else; no other site may frame it (its buttons must not be clickjacked).
-const DASHBOARD_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
-     style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
-     frame-ancestors 'none'";
 
 /// The admin router over `fusebox`: the JSON API and the dashboard described in the
 /// [module docs](self), every route behind `auth`. Nest it under a prefix of your choice.
@@ -114,16 +134,31 @@ pub fn router(fusebox: Fusebox, auth: AdminAuth) -> Router {
             "the fusebox admin router requires no token: anyone who can reach it can force circuits open"
         );
     }
+    let guard = from_fn_with_state(auth.clone(), auth::guard);
     let api = Router::new()
         .route("/circuits", get(list))
         .route("/circuits/{name}", get(one))
         .route("/circuits/{name}/{command}", post(command))
         .with_state(fusebox)
-        .route_layer(from_fn_with_state(auth.clone(), auth::require_token));
+        .merge(dashboard::assets())
+        .route_layer(guard.clone());
+    // The login runs first: a `?token=` request has no credential yet.
     let page = Router::new()
-        .route("/", get(dashboard))
-        .route_layer(from_fn_with_state(auth, auth::dashboard_login));
-    api.merge(page)
+        .route("/", get(dashboard::page))
+        .route_layer(guard)
+        .route_layer(from_fn_with_state(auth, auth::login));
+    api.merge(page).layer(map_response(harden))
+}
+
+/// Headers of every answer, errors and axum's own rejections included: nothing is
+/// sniffed into another type (a JSON array read as a script, say) or cached.
+async fn harden(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The body of every error answer.
@@ -134,16 +169,25 @@ struct ErrorBody {
 }
 
 fn json(status: StatusCode, body: impl Serialize) -> Response {
-    (status, [(CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    (status, Json(body)).into_response()
+}
+
+/// An error answer: `{"error": code, "message": message}`.
+fn error(status: StatusCode, code: &'static str, message: String) -> Response {
+    json(
+        status,
+        ErrorBody {
+            error: code,
+            message,
+        },
+    )
 }
 
 fn not_found(name: &str) -> Response {
-    json(
+    error(
         StatusCode::NOT_FOUND,
-        ErrorBody {
-            error: "not_found",
-            message: format!("no circuit named {name:?}"),
-        },
+        "not_found",
+        format!("no circuit named {name:?}"),
     )
 }
 
@@ -186,14 +230,12 @@ async fn command(
         "disable" => Fusebox::disable,
         "metrics-only" => Fusebox::metrics_only,
         _ => {
-            return json(
+            return error(
                 StatusCode::BAD_REQUEST,
-                ErrorBody {
-                    error: "unknown_command",
-                    message: format!(
-                        "no command named {command:?}; commands are reset, force-open, disable and metrics-only"
-                    ),
-                },
+                "unknown_command",
+                format!(
+                    "no command named {command:?}; commands are reset, force-open, disable and metrics-only"
+                ),
             );
         }
     };
@@ -216,19 +258,4 @@ async fn command(
             changed,
         },
     )
-}
-
-async fn dashboard() -> Response {
-    (
-        [
-            (CONTENT_TYPE, "text/html; charset=utf-8"),
-            (CACHE_CONTROL, "no-store"),
-            (CONTENT_SECURITY_POLICY, DASHBOARD_CSP),
-            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (X_FRAME_OPTIONS, "DENY"),
-            (REFERRER_POLICY, "no-referrer"),
-        ],
-        DASHBOARD,
-    )
-        .into_response()
 }
