@@ -6,14 +6,16 @@
 //! FUSEBOX_ADMIN_PORT=8088 FUSEBOX_ADMIN_TOKEN=my-token cargo run -p fusebox-axum --example admin_dashboard
 //! ```
 //!
-//! It prints the dashboard's address (token included) on one line starting with `dashboard: `,
-//! then the API's, so scripts and headless browsers can read them. The port comes from
-//! `FUSEBOX_ADMIN_PORT` (default: any free port), the token from `FUSEBOX_ADMIN_TOKEN`
-//! (default: `fusebox-demo-token`).
+//! The router is nested under `/admin`, as an application would. It prints the dashboard's
+//! address (token included: opening it once signs the browser in with a session cookie) on
+//! one line starting with `dashboard: `, then the API's, so scripts and headless browsers
+//! can read them. The port comes from `FUSEBOX_ADMIN_PORT` (default: any free port), the
+//! token from `FUSEBOX_ADMIN_TOKEN` (default: `fusebox-demo-token`; at least 16 bytes).
 
 use std::error::Error;
 use std::time::Duration;
 
+use axum::Router;
 use fusebox::Fusebox;
 use fusebox_axum::admin::{self, AdminAuth};
 use fusebox_core::trip::{failure_rate, min_requests};
@@ -74,9 +76,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let address = listener.local_addr()?;
-    println!("dashboard: http://{address}/?token={token}");
-    println!("api: curl -H 'Authorization: Bearer {token}' http://{address}/circuits");
-    axum::serve(listener, admin::router(fusebox, auth)).await?;
+    println!("dashboard: http://{address}/admin?token={token}");
+    println!("api: curl -H 'Authorization: Bearer {token}' http://{address}/admin/circuits");
+    let app = Router::new().nest("/admin", admin::router(fusebox, auth));
+    axum::serve(listener, app).await?;
     Ok(())
 }
 
