@@ -324,14 +324,20 @@ async fn every_route_needs_the_token() {
     );
 }
 
+/// The `POST` of `command` on `circuit`, with no credential yet.
+fn command_request(base: &str, circuit: &str, command: &str) -> reqwest::RequestBuilder {
+    client().post(format!("{base}/admin/circuits/{circuit}/{command}"))
+}
+
+/// The dashboard's sign-in, `GET /admin?token=`.
+fn sign_in_request(base: &str) -> reqwest::RequestBuilder {
+    client().get(format!("{base}/admin?token={TOKEN}"))
+}
+
 /// Signs in through the dashboard's `?token=` and returns the `Cookie` header a browser
 /// would send from then on.
 async fn sign_in(base: &str) -> String {
-    let login = client()
-        .get(format!("{base}/admin?token={TOKEN}"))
-        .send()
-        .await
-        .unwrap();
+    let login = sign_in_request(base).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
     let set_cookie = login.headers()["set-cookie"].to_str().unwrap();
     set_cookie.split(';').next().unwrap().to_owned()
@@ -434,11 +440,7 @@ async fn a_session_ends_after_its_lifetime() {
         .unwrap()
         .session_lifetime(Duration::from_secs(600));
     let (base, _, clock) = admin_app_with_clock(auth).await;
-    let login = client()
-        .get(format!("{base}/admin?token={TOKEN}"))
-        .send()
-        .await
-        .unwrap();
+    let login = sign_in_request(&base).send().await.unwrap();
     assert!(
         login.headers()["set-cookie"]
             .to_str()
@@ -566,9 +568,7 @@ async fn cookie_commands_from_another_origin_are_refused_and_change_nothing() {
         (&[], "it has neither Sec-Fetch-Site nor Origin".to_owned()),
     ];
     for (headers, reason) in cases {
-        let request = client()
-            .post(format!("{base}/admin/circuits/search/force-open"))
-            .header("cookie", &cookie);
+        let request = command_request(&base, "search", "force-open").header("cookie", &cookie);
         let response = with_headers(request, headers).send().await.unwrap();
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
         assert_eq!(
@@ -619,9 +619,7 @@ async fn cookie_commands_from_the_same_origin_are_accepted() {
         ),
     ];
     for (headers, command, state) in cases {
-        let request = client()
-            .post(format!("{base}/admin/circuits/search/{command}"))
-            .header("cookie", &cookie);
+        let request = command_request(&base, "search", command).header("cookie", &cookie);
         let (status, _, body) = json_of(with_headers(request, headers).send().await.unwrap()).await;
         assert_eq!(
             (status, &body["changed"]),
@@ -635,8 +633,7 @@ async fn cookie_commands_from_the_same_origin_are_accepted() {
 #[tokio::test]
 async fn bearer_commands_are_not_subject_to_the_origin_check() {
     let (base, fusebox) = bearer_app().await;
-    let response = client()
-        .post(format!("{base}/admin/circuits/search/force-open"))
+    let response = command_request(&base, "search", "force-open")
         .bearer_auth(TOKEN)
         .header("origin", "null")
         .header("sec-fetch-site", "cross-site")
@@ -650,11 +647,7 @@ async fn bearer_commands_are_not_subject_to_the_origin_check() {
 #[tokio::test]
 async fn over_https_the_cookie_is_secure_and_commands_need_an_https_origin() {
     let (base, fusebox) = admin_app(AdminAuth::bearer(TOKEN).unwrap().scheme(Scheme::Https)).await;
-    let login = client()
-        .get(format!("{base}/admin?token={TOKEN}"))
-        .send()
-        .await
-        .unwrap();
+    let login = sign_in_request(&base).send().await.unwrap();
     let set_cookie = login.headers()["set-cookie"].to_str().unwrap();
     assert!(
         set_cookie.ends_with("; HttpOnly; SameSite=Strict; Secure; Path=/admin; Max-Age=28800"),
@@ -663,8 +656,7 @@ async fn over_https_the_cookie_is_secure_and_commands_need_an_https_origin() {
     let cookie = set_cookie.split(';').next().unwrap();
     let port = port_of(&base);
     let command = |origin: String| {
-        client()
-            .post(format!("{base}/admin/circuits/search/force-open"))
+        command_request(&base, "search", "force-open")
             .header("cookie", cookie)
             .header("origin", origin)
             .send()
@@ -684,8 +676,7 @@ async fn over_https_the_cookie_is_secure_and_commands_need_an_https_origin() {
 async fn detect_takes_https_from_a_tls_proxy() {
     let (base, fusebox) = bearer_app().await;
     let login = |proto: &'static str| {
-        client()
-            .get(format!("{base}/admin?token={TOKEN}"))
+        sign_in_request(&base)
             .header("x-forwarded-proto", proto)
             .send()
     };
@@ -702,8 +693,7 @@ async fn detect_takes_https_from_a_tls_proxy() {
 
     let cookie = set_cookie.split(';').next().unwrap();
     let port = port_of(&base);
-    let response = client()
-        .post(format!("{base}/admin/circuits/search/force-open"))
+    let response = command_request(&base, "search", "force-open")
         .header("cookie", cookie)
         .header("x-forwarded-proto", "https")
         .header("origin", format!("https://127.0.0.1:{port}"))
@@ -730,8 +720,7 @@ async fn opting_out_serves_everything_without_a_token() {
         (StatusCode::OK, Some(2))
     );
     let (status, _, body) = json_of(
-        client()
-            .post(format!("{base}/admin/circuits/search/disable"))
+        command_request(&base, "search", "disable")
             .send()
             .await
             .unwrap(),
@@ -754,8 +743,7 @@ async fn opting_out_serves_everything_without_a_token() {
 async fn opting_out_still_refuses_commands_a_browser_marks_cross_origin() {
     let (base, fusebox) = admin_app(AdminAuth::none_i_understand_the_risk()).await;
     let other = format!("http://127.0.0.1:{}", port_of(&base) + 1);
-    let refused = client()
-        .post(format!("{base}/admin/circuits/payments/force-open"))
+    let refused = command_request(&base, "payments", "force-open")
         .header("origin", &other)
         .send()
         .await
@@ -764,16 +752,14 @@ async fn opting_out_still_refuses_commands_a_browser_marks_cross_origin() {
         json_of(refused).await,
         cross_origin(&format!("its Origin {other} is not this router's"))
     );
-    let refused = client()
-        .post(format!("{base}/admin/circuits/payments/force-open"))
+    let refused = command_request(&base, "payments", "force-open")
         .header("sec-fetch-site", "same-site")
         .send()
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(fusebox.circuit("payments").state(), State::Open);
-    let same = client()
-        .post(format!("{base}/admin/circuits/payments/force-open"))
+    let same = command_request(&base, "payments", "force-open")
         .header("origin", &base)
         .send()
         .await
@@ -918,7 +904,7 @@ async fn every_answer_is_nosniff_and_not_cached() {
         client()
             .post(format!("{circuits}/search/reset"))
             .header("cookie", &cookie),
-        client().get(format!("{base}/admin?token={TOKEN}")),
+        sign_in_request(&base),
         client().get(format!("{base}/admin")).bearer_auth(TOKEN),
     ];
     let mut statuses = Vec::new();

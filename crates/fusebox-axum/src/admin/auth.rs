@@ -382,15 +382,8 @@ pub(super) async fn login(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::test_headers as headers;
     use fusebox_core::ManualClock;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.append(*name, HeaderValue::from_str(value).unwrap());
-        }
-        headers
-    }
 
     const TOKEN: &str = "s3cret-Token_42-long";
 

@@ -25,7 +25,7 @@ pub(super) const CSP: &str = "default-src 'none'; script-src 'self'; style-src '
      connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// The asset routes, relative to the router's root.
-pub(super) fn assets<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(super) fn assets() -> Router {
     Router::new()
         .route(
             "/assets/dashboard.js",

@@ -62,8 +62,8 @@
 //! - HttpOnly (scripts cannot read it), SameSite=Strict (other *sites* cannot make the
 //!   browser send it), scoped to the router's path.
 //!
-//! SameSite does not stop another *origin* of the same site (another port or subdomain of
-//! the same host) from making the browser send the cookie, so a state-changing request
+//! SameSite does not stop another *origin* of the same site (another port of the same host,
+//! another subdomain of the same domain) from making the browser send the cookie, so a state-changing request
 //! (any method but `GET`, `HEAD`, `OPTIONS`, `TRACE`) authenticated by the cookie must also
 //! be same-origin: `Sec-Fetch-Site: same-origin` when the browser sends that header, or else
 //! an `Origin` equal to the request's own `scheme://host:port`. Anything else (`Origin:
@@ -76,6 +76,9 @@
 //! `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`; the page's
 //! Content-Security-Policy allows scripts and style sheets from its own origin only (no
 //! inline script, handler or style) and no framing.
+//!
+//! Serve the router over TLS (or only on a trusted network): the token and the session
+//! travel in every request.
 //!
 //! [`AdminAuth::none_i_understand_the_risk`] opts out of tokens and sessions; commands a
 //! browser marks as sent by another origin are still refused.
@@ -258,4 +261,14 @@ async fn command(
             changed,
         },
     )
+}
+
+/// A header map from name-value pairs, for the unit tests of this module's parts.
+#[cfg(test)]
+fn test_headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in pairs {
+        headers.append(*name, HeaderValue::from_str(value).unwrap());
+    }
+    headers
 }

@@ -139,15 +139,7 @@ fn port_or_default(port: Option<u16>, scheme: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.append(*name, HeaderValue::from_str(value).unwrap());
-        }
-        headers
-    }
+    use crate::admin::test_headers as headers;
 
     fn check_http(pairs: &[(&'static str, &str)]) -> Result<(), CrossOrigin> {
         check(Scheme::Http, &Uri::from_static("/x"), &headers(pairs))
