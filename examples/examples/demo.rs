@@ -41,7 +41,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// How long the scripted run lasts.
 const RUN: Duration = Duration::from_secs(45);
 /// The admin token of the demo (a real deployment reads it from a secret).
-const ADMIN_TOKEN: &str = "demo-token";
+const ADMIN_TOKEN: &str = "fusebox-demo-admin-token";
 
 /// What the `inventory` upstream does at a moment of the script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
