@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// A monotonic time source.
 ///
@@ -22,18 +22,23 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     }
 }
 
-/// The monotonic clock of the operating system ([`Instant`]).
-#[derive(Clone, Copy, Debug)]
+/// The monotonic clock of the machine.
+///
+/// Reads the CPU's invariant time-stamp counter where it has one (through `quanta`), which
+/// costs about half of [`std::time::Instant::now`]; elsewhere the operating system's monotonic
+/// clock. Circuits read it on the open and half-open paths, for time windows and for latency.
+#[derive(Clone, Debug)]
 pub struct SystemClock {
-    origin: Instant,
+    clock: quanta::Clock,
+    origin: quanta::Instant,
 }
 
 impl SystemClock {
     /// A clock whose origin is now.
     pub fn new() -> SystemClock {
-        SystemClock {
-            origin: Instant::now(),
-        }
+        let clock = quanta::Clock::new();
+        let origin = clock.now();
+        SystemClock { clock, origin }
     }
 }
 
@@ -45,7 +50,7 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
-        self.origin.elapsed()
+        self.clock.now().saturating_duration_since(self.origin)
     }
 }
 
@@ -78,9 +83,16 @@ impl ManualClock {
         }
     }
 
-    /// Moves the clock forward by `step`.
+    /// Moves the clock forward by `step`, stopping at the end of its range (`u64::MAX`
+    /// nanoseconds, 584 years) rather than wrapping.
     pub fn advance(&self, step: Duration) {
-        self.nanos.fetch_add(duration_nanos(step), Ordering::SeqCst);
+        let step = duration_nanos(step);
+        // The closure never returns `None`, so the update cannot fail.
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                Some(now.saturating_add(step))
+            });
     }
 
     /// Sets the clock to `now` since its origin; never moves it backwards.
@@ -101,7 +113,9 @@ impl Clock for ManualClock {
     }
 
     fn wall(&self) -> SystemTime {
-        self.wall_origin + self.now()
+        self.wall_origin
+            .checked_add(self.now())
+            .unwrap_or(self.wall_origin)
     }
 }
 
@@ -128,6 +142,16 @@ mod tests {
             clock.wall(),
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_010)
         );
+    }
+
+    #[test]
+    fn manual_clock_saturates_at_the_end_of_its_range() {
+        let clock = ManualClock::new();
+        clock.advance(Duration::MAX);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(clock.now(), Duration::from_nanos(u64::MAX));
+        // The wall time of a saturated clock is still a valid time.
+        assert!(clock.wall() >= SystemTime::UNIX_EPOCH);
     }
 
     #[test]

@@ -55,19 +55,21 @@ mod circuit;
 mod clock;
 pub mod duration;
 mod outcome;
-mod padded;
 mod permit;
 mod policy;
 mod retry;
 mod rng;
 mod signal;
 mod state;
+mod sync;
 mod text;
 pub mod trip;
 pub mod wall;
 mod window;
 
-pub use circuit::{Admission, CallCounts, Circuit, CircuitBuilder, Rejected, Snapshot};
+pub use circuit::{
+    Admission, CallCounts, Circuit, CircuitBuilder, OwnedAdmission, Rejected, Snapshot,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use outcome::Outcome;
 pub use permit::Permit;

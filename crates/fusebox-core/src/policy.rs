@@ -28,8 +28,14 @@ use crate::{Permit, Retry, TripRule, Window};
 /// assert_eq!(err.to_string(), "invalid policy: window = count(0): count(n) needs 1 <= n <= 1000000");
 /// # Ok::<(), fusebox_core::PolicyError>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Policy {
+    // Shared: every circuit of a registry holds the same policy, and a clone is one count.
+    inner: Arc<Settings>,
+}
+
+#[derive(Debug)]
+struct Settings {
     window: Window,
     trip: TripRule,
     retry: Retry,
@@ -44,6 +50,22 @@ pub struct Policy {
     trip_text: Arc<str>,
 }
 
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let settings = &*self.inner;
+        f.debug_struct("Policy")
+            .field("window", &settings.window)
+            .field("trip", &settings.trip)
+            .field("retry", &settings.retry)
+            .field("permit", &settings.permit)
+            .field("max_concurrent_probes", &settings.max_concurrent_probes)
+            .field("close_after", &settings.close_after)
+            .field("max_wait", &settings.max_wait)
+            .field("record_latency", &settings.record_latency)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Policy {
     /// A builder starting from the defaults.
     pub fn builder() -> PolicyBuilder {
@@ -52,54 +74,77 @@ impl Policy {
 
     /// The window the trip rule reads.
     pub fn window(&self) -> Window {
-        self.window
+        self.inner.window
     }
 
     /// The rule that opens the circuit.
     pub fn trip(&self) -> &TripRule {
-        &self.trip
+        &self.inner.trip
     }
 
     /// The trip rule's text, as carried by signals.
     pub fn trip_text(&self) -> &Arc<str> {
-        &self.trip_text
+        &self.inner.trip_text
     }
 
     /// When an open circuit lets a probe through.
     pub fn retry(&self) -> Retry {
-        self.retry
+        self.inner.retry
     }
 
     /// Which calls a half-open circuit admits.
     pub fn permit(&self) -> Permit {
-        self.permit
+        self.inner.permit
     }
 
     /// The most probes in flight at once in `half_open`.
     pub fn max_concurrent_probes(&self) -> u32 {
-        self.max_concurrent_probes
+        self.inner.max_concurrent_probes
     }
 
     /// Probe successes needed to close a half-open circuit.
     pub fn close_after(&self) -> u32 {
-        self.close_after
+        self.inner.close_after
     }
 
     /// How long a half-open circuit waits for a probe outcome before returning to `open`.
     pub fn max_wait(&self) -> Duration {
-        self.max_wait
+        self.inner.max_wait
     }
 
     /// Whether call durations are measured: the trip rule reads latency, or
     /// [`PolicyBuilder::record_latency`] asked for it. Otherwise the closed-state path reads no
     /// clock at all (with a count window).
     pub fn measures_latency(&self) -> bool {
-        self.measures_latency
+        self.inner.measures_latency
+    }
+
+    /// Bytes one circuit with this policy takes on this machine, allocations included, its
+    /// name excluded (a circuit keeps one copy of it per core, plus one): its state, one set of
+    /// counters per core (up to 64), and its window. A registry of `n` keyed circuits costs
+    /// about `n` times this.
+    ///
+    /// The window dominates for large ones: `count(n)` takes one bit per call without latency
+    /// (`record_latency` or a latency rule) and 8 bytes per call with it; `time(d)` takes 16
+    /// bytes per second and core, more with latency.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox_core::{Policy, Window};
+    ///
+    /// let small = Policy::default().memory_per_circuit();
+    /// assert!(small <= 1024, "count(100) costs {small} bytes");
+    /// let large = Policy::builder().window(Window::count(1_000_000)).build()?;
+    /// assert!(large.memory_per_circuit() > 100_000);
+    /// # Ok::<(), fusebox_core::PolicyError>(())
+    /// ```
+    pub fn memory_per_circuit(&self) -> usize {
+        crate::circuit::bytes(self)
     }
 
     /// Every slow-call threshold the window tracks (those named by the trip rule), ascending.
     pub fn slow_thresholds(&self) -> &[Duration] {
-        &self.slow_thresholds
+        &self.inner.slow_thresholds
     }
 }
 
@@ -117,15 +162,15 @@ impl fmt::Display for Policy {
         write!(
             f,
             "window={} trip={} retry={} permit={} max_concurrent_probes={} close_after={} max_wait={}",
-            self.window,
-            self.trip,
-            self.retry,
-            self.permit,
-            self.max_concurrent_probes,
-            self.close_after,
-            crate::duration::display(self.max_wait),
+            self.inner.window,
+            self.inner.trip,
+            self.inner.retry,
+            self.inner.permit,
+            self.inner.max_concurrent_probes,
+            self.inner.close_after,
+            crate::duration::display(self.inner.max_wait),
         )?;
-        if self.record_latency {
+        if self.inner.record_latency {
             f.write_str(" record_latency=true")?;
         }
         Ok(())
@@ -276,7 +321,7 @@ impl PolicyBuilder {
 
     /// The policy these values make, validated or not.
     fn assemble(self) -> Policy {
-        Policy {
+        let settings = Settings {
             measures_latency: self.record_latency || self.trip.needs_latency(),
             slow_thresholds: self.trip.slow_thresholds().into(),
             trip_text: self.trip.to_string().into(),
@@ -288,6 +333,9 @@ impl PolicyBuilder {
             close_after: self.close_after,
             max_wait: self.max_wait,
             record_latency: self.record_latency,
+        };
+        Policy {
+            inner: Arc::new(settings),
         }
     }
 }

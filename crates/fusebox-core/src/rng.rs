@@ -19,14 +19,11 @@ impl Rng {
         }
     }
 
-    /// A seed that differs between circuits and runs, without a dependency on an OS source.
-    pub(crate) fn seed_from(name: &str, now_nanos: u64) -> u64 {
-        let mut hash = 0xcbf2_9ce4_8422_2325_u64;
-        for byte in name.bytes() {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-        let address = &hash as *const u64 as u64;
-        hash ^ now_nanos.rotate_left(17) ^ address.rotate_left(41)
+    /// A seed that differs between circuits and runs: `std`'s randomly keyed hasher (seeded
+    /// from the operating system once per thread, then varied per use) over the name.
+    pub(crate) fn seed_from(name: &str) -> u64 {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(name)
     }
 
     pub(crate) fn next_u64(&self) -> u64 {

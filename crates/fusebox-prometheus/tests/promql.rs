@@ -132,9 +132,9 @@ async fn fluxgate_queries_select_the_expected_series() {
     // After the 30 s cooldown payments probed and recovered, and inventory is probing; the
     // next scrape comes two minutes after the last.
     clock.advance(Duration::from_secs(30));
-    let payments = fusebox.circuit("payments").try_acquire().unwrap();
+    let payments = fusebox.circuit("payments").try_acquire_owned().unwrap();
     payments.finish(Outcome::Success);
-    let inventory = fusebox.circuit("inventory").try_acquire().unwrap();
+    let inventory = fusebox.circuit("inventory").try_acquire_owned().unwrap();
     assert!(inventory.is_probe());
     let probing = scrape(&fusebox, &exporter).await;
     assert_eq!(fusebox.circuit("inventory").state(), State::HalfOpen);

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use fusebox_core::{Admission, Rejected};
+use fusebox_core::{OwnedAdmission, Rejected};
 use pin_project_lite::pin_project;
 
 use crate::Error;
@@ -32,7 +32,7 @@ pin_project! {
             #[pin]
             future: F,
             // `None` once finished: a future polled again after completion records nothing.
-            admission: Option<Admission>,
+            admission: Option<OwnedAdmission>,
             classifier: C,
         },
         Rejected {
@@ -42,7 +42,7 @@ pin_project! {
 }
 
 impl<F, C> ResponseFuture<F, C> {
-    pub(crate) fn called(future: F, admission: Admission, classifier: C) -> Self {
+    pub(crate) fn called(future: F, admission: OwnedAdmission, classifier: C) -> Self {
         ResponseFuture {
             state: State::Called {
                 future,
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn ignored_probe_outcome_frees_its_slot_and_records_nothing() {
         let circuit = half_open_circuit();
-        let admission = circuit.try_acquire().expect("a free probe slot");
+        let admission = circuit.try_acquire_owned().expect("a free probe slot");
         let mut future = pin!(ResponseFuture::called(
             std::future::ready(Err::<(), _>("boom")),
             admission,
@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn debug_shows_admission_or_rejection() {
         let circuit = half_open_circuit();
-        let admission = circuit.try_acquire().expect("a free probe slot");
+        let admission = circuit.try_acquire_owned().expect("a free probe slot");
         let future = ResponseFuture::called(
             std::future::pending::<Result<(), ()>>(),
             admission,
@@ -197,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             format!("{future:?}"),
-            "ResponseFuture { admission: Some(Admission { circuit: \"ledger\", generation: 0, probe: true, .. }), .. }"
+            "ResponseFuture { admission: Some(OwnedAdmission { circuit: \"ledger\", probe: true, .. }), .. }"
         );
         let rejected = circuit
             .try_acquire()

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use fusebox_core::{Admission, Circuit, Rejected};
+use fusebox_core::{Circuit, OwnedAdmission, Rejected};
 
 use crate::Fusebox;
 
@@ -20,12 +20,12 @@ pub trait SelectCircuit<Req> {
     ///
     /// # Errors
     /// The circuit's [`Rejected`].
-    fn acquire(&self, request: &Req) -> Result<Admission, Rejected>;
+    fn acquire(&self, request: &Req) -> Result<OwnedAdmission, Rejected>;
 }
 
 impl<Req> SelectCircuit<Req> for Circuit {
-    fn acquire(&self, _request: &Req) -> Result<Admission, Rejected> {
-        self.try_acquire()
+    fn acquire(&self, _request: &Req) -> Result<OwnedAdmission, Rejected> {
+        self.try_acquire_owned()
     }
 }
 
@@ -55,9 +55,9 @@ impl<K> Keyed<K> {
 }
 
 impl<Req, K: Key<Req>> SelectCircuit<Req> for Keyed<K> {
-    fn acquire(&self, request: &Req) -> Result<Admission, Rejected> {
+    fn acquire(&self, request: &Req) -> Result<OwnedAdmission, Rejected> {
         let key = self.key.key(request);
-        self.fusebox.keyed_circuit(&key).try_acquire()
+        self.fusebox.keyed_circuit(&key).try_acquire_owned()
     }
 }
 

@@ -23,7 +23,10 @@ use std::time::Duration;
 
 use crate::{MAX_SLOW_THRESHOLDS, Metrics, State, duration};
 
+mod bound;
 mod parse;
+
+pub(crate) use bound::{Measures, View};
 
 pub use parse::ParseTripError;
 
@@ -285,7 +288,7 @@ impl Not for TripRule {
 }
 
 impl Node {
-    fn is_true(&self, state: State, metrics: &Metrics) -> bool {
+    fn is_true(&self, state: State, metrics: &impl Measures) -> bool {
         match self {
             Node::Closed => state == State::Closed,
             Node::HalfOpened => state == State::HalfOpen,
@@ -302,7 +305,7 @@ impl Node {
                 total > 0
                     && t.as_nanos()
                         .checked_mul(total)
-                        .is_some_and(|needed| metrics.total_duration().as_nanos() >= needed)
+                        .is_some_and(|needed| metrics.total_nanos() >= needed)
             }
             Node::FailureStreak(n) => metrics.consecutive_failures() >= *n,
             Node::And(a, b) => a.is_true(state, metrics) && b.is_true(state, metrics),

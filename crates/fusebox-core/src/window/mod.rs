@@ -1,13 +1,22 @@
 //! Windows: which recorded calls a circuit looks at, and the [`Metrics`] read from them.
 //!
-//! [`Window`] is the configuration value (`count(n)` or `time(d)`). The recorders that hold the
-//! calls live in `count.rs` and `time.rs`; both are lock-free on the record path, O(1) per record
-//! and per read (the time window amortised per elapsed second), with memory fixed by the window
-//! size, never by the call rate.
+//! [`Window`] is the configuration value (`count(n)` or `time(d)`). [`Recorder`] holds the
+//! calls of the current period and is cleared in place on every transition; it is one of:
+//! - `bits.rs`: `count(n)` without latency, one bit per call, everything on one cache line for
+//!   windows up to 520 calls;
+//! - `slots.rs`: `count(n)` with durations, one word per call;
+//! - `time.rs`: `time(d)`, one-second buckets, one set per core, merged on read.
+//!
+//! All are lock-free on the record path, O(1) per record and per read (the time window
+//! amortised per elapsed second and per core), with memory fixed by the window size, never by
+//! the call rate. Stale writers of an ended period are kept out by `tagged.rs` and `gate.rs`.
 
-mod count;
+mod bits;
+mod gate;
 mod metrics;
+mod slots;
 mod sums;
+mod tagged;
 mod time;
 
 use std::fmt;
@@ -15,10 +24,15 @@ use std::time::Duration;
 
 pub(crate) use metrics::SlowCounts;
 pub use metrics::{MAX_SLOW_THRESHOLDS, Metrics};
+pub(crate) use tagged::{Stale, tag};
 
 use crate::clock::duration_nanos;
-use count::CountRecorder;
-use time::TimeRecorder;
+use crate::sync::CachePadded;
+use bits::BitRing;
+use slots::SlotRing;
+use sums::Layout;
+use tagged::Tagged;
+use time::{Recorded, TimeWindow};
 
 /// The largest `count(n)` window: a million calls (8 MB of slots).
 pub const MAX_COUNT_WINDOW: usize = 1_000_000;
@@ -122,74 +136,219 @@ impl std::str::FromStr for Window {
     }
 }
 
-/// The calls recorded during one stay of a circuit in a state.
+/// What a window holds at one moment, in the engine's units; [`Metrics`] is its public face.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub(crate) total: u64,
+    pub(crate) failures: u64,
+    pub(crate) streak: u64,
+    /// Sum of the recorded durations (zero when latency is not measured).
+    pub(crate) nanos: u64,
+    /// Slow calls per threshold, in the policy's threshold order.
+    pub(crate) slow: [u64; MAX_SLOW_THRESHOLDS],
+}
+
+/// What recording a call asks of the circuit.
+#[derive(Debug)]
+pub(crate) enum Evaluation {
+    /// The rule cannot have become true: skip evaluating it.
+    Skip,
+    /// Evaluate the rule on this window.
+    Evaluate(Tally),
+}
+
+/// The calls of the current period of a circuit, cleared in place on each transition.
 #[derive(Debug)]
 pub(crate) struct Recorder {
     calls: Calls,
+    /// The failure streak of windows other than the bit ring (which keeps its own).
+    streak: Option<Box<CachePadded<Tagged>>>,
     latency: bool,
+    thresholds: Box<[Duration]>,
 }
 
 #[derive(Debug)]
 enum Calls {
-    Count(CountRecorder),
-    Time(TimeRecorder),
+    // Boxed: each has cache lines of its own, apart from the circuit's read-mostly state.
+    Bits(Box<BitRing>),
+    Slots(Box<SlotRing>),
+    Time(Box<TimeWindow>),
 }
 
 impl Recorder {
-    /// A recorder for a validated `window` tracking the given slow thresholds; `latency`
-    /// says whether the durations it is given are measured.
+    /// A recorder for a validated `window` tracking `thresholds`; `latency` says whether
+    /// durations are measured. `stripes`: how many cores record at once at most.
     pub(crate) fn new(
         window: Window,
         thresholds: &[Duration],
         latency: bool,
+        stripes: usize,
+        tag: u64,
         now: Duration,
     ) -> Recorder {
-        let thresholds: Vec<u64> = thresholds.iter().copied().map(duration_nanos).collect();
-        let calls = match window {
-            Window::Count(n) => Calls::Count(CountRecorder::new(n, &thresholds)),
-            Window::Time(d) => Calls::Time(TimeRecorder::new(
-                d.as_secs(),
-                &thresholds,
-                duration_nanos(now),
-            )),
+        let layout = || {
+            Layout::new(
+                latency,
+                thresholds.iter().copied().map(duration_nanos).collect(),
+            )
         };
-        Recorder { calls, latency }
+        let calls = match window {
+            Window::Count(n) if !latency => Calls::Bits(Box::new(BitRing::new(n, tag))),
+            Window::Count(n) => Calls::Slots(Box::new(SlotRing::new(n, layout(), tag))),
+            Window::Time(d) => Calls::Time(Box::new(TimeWindow::new(
+                d.as_secs(),
+                layout(),
+                stripes,
+                tag,
+                duration_nanos(now),
+            ))),
+        };
+        let streak = match calls {
+            Calls::Bits(_) => None,
+            _ => Some(Box::new(CachePadded::new(Tagged::new(tag, 0)))),
+        };
+        Recorder {
+            calls,
+            streak,
+            latency,
+            thresholds: thresholds.into(),
+        }
     }
 
-    /// Whether `record` needs the time of the call's end (time windows bucket by it).
+    /// Bytes a recorder of these settings takes, heap included.
+    pub(crate) fn bytes(window: Window, thresholds: usize, latency: bool, stripes: usize) -> usize {
+        let width = if latency { 3 + thresholds } else { 2 };
+        let calls = match window {
+            Window::Count(n) if !latency => BitRing::bytes(n),
+            Window::Count(n) => SlotRing::bytes(n, width),
+            Window::Time(d) => TimeWindow::bytes(d.as_secs(), width, stripes),
+        };
+        let streak = match window {
+            Window::Count(_) if !latency => 0,
+            _ => std::mem::size_of::<CachePadded<Tagged>>(),
+        };
+        std::mem::size_of::<Recorder>()
+            .saturating_add(calls)
+            .saturating_add(streak)
+            .saturating_add(thresholds.saturating_mul(std::mem::size_of::<Duration>()))
+    }
+
+    /// Whether `record` needs the time the call finished (time windows bucket by it).
     pub(crate) fn needs_now(&self) -> bool {
         matches!(self.calls, Calls::Time(_))
     }
 
-    /// Records one call that finished at `now` after `duration`.
-    pub(crate) fn record(&self, now: Duration, failure: bool, duration: Duration) {
-        match &self.calls {
-            Calls::Count(count) => count.record(failure, duration_nanos(duration)),
-            Calls::Time(time) => {
-                time.record(duration_nanos(now), failure, duration_nanos(duration));
+    /// Records one call of the period `tag`, finished at `now` after `duration`, on the
+    /// stripe `stripe`. `budgeted`: the caller's rule evaluation may be skipped while it
+    /// cannot be true (closed; never half-open, whose few probes always evaluate).
+    pub(crate) fn record(
+        &self,
+        stripe: usize,
+        tag: u64,
+        now: Duration,
+        failure: bool,
+        duration: Duration,
+        budgeted: bool,
+    ) -> Result<Evaluation, Stale> {
+        let nanos = duration_nanos(duration);
+        let mut tally = match &self.calls {
+            Calls::Bits(ring) => return ring.record(tag, failure).map(Evaluation::Evaluate),
+            Calls::Slots(ring) => ring.record(tag, failure, nanos)?,
+            Calls::Time(window) => {
+                let recorded =
+                    window.record(stripe, tag, duration_nanos(now), failure, nanos, budgeted)?;
+                self.count_streak(tag, failure)?;
+                return Ok(match recorded {
+                    Recorded::Skip => Evaluation::Skip,
+                    Recorded::Evaluate(mut tally) => {
+                        tally.streak = self.streak(tag)?;
+                        Evaluation::Evaluate(tally)
+                    }
+                });
             }
-        }
-    }
-
-    /// Calls recorded since this recorder was made, including those the window has dropped.
-    pub(crate) fn recorded(&self) -> u64 {
-        match &self.calls {
-            Calls::Count(count) => count.recorded(),
-            Calls::Time(time) => time.recorded(),
-        }
-    }
-
-    /// The window's metrics at `now`; `consecutive_failures` is left for the caller to fill.
-    pub(crate) fn metrics(&self, now: Duration) -> Metrics {
-        let mut metrics = Metrics {
-            latency: self.latency,
-            ..Metrics::default()
         };
-        match &self.calls {
-            Calls::Count(count) => count.sums().read_into(Some(count.total()), &mut metrics),
-            Calls::Time(time) => time.sums(duration_nanos(now)).read_into(None, &mut metrics),
+        tally.streak = self.count_streak(tag, failure)?;
+        Ok(Evaluation::Evaluate(tally))
+    }
+
+    fn count_streak(&self, tag: u64, failure: bool) -> Result<u64, Stale> {
+        let Some(streak) = &self.streak else {
+            return Ok(0);
+        };
+        if failure {
+            Ok(streak.add(tag, 1)? + 1)
+        } else {
+            // Only write when there is a streak to end: in steady success the line stays shared.
+            streak.update(tag, |streak| (streak != 0).then_some(0))?;
+            Ok(0)
         }
-        metrics
+    }
+
+    fn streak(&self, tag: u64) -> Result<u64, Stale> {
+        self.streak
+            .as_ref()
+            .map_or(Ok(0), |streak| streak.load(tag))
+    }
+
+    fn peek_streak(&self) -> u64 {
+        self.streak.as_ref().map_or(0, |streak| streak.peek())
+    }
+
+    /// After an evaluation found the rule false with `needed` more calls at the least before
+    /// it can be true, lets the stripe skip evaluations for fewer calls than that.
+    pub(crate) fn grant(&self, stripe: usize, tag: u64, now: Duration, needed: u64) {
+        if let Calls::Time(window) = &self.calls {
+            window.grant(stripe, tag, duration_nanos(now), needed);
+        }
+    }
+
+    /// The window now, whatever its period.
+    pub(crate) fn tally(&self, now: Duration) -> Tally {
+        match &self.calls {
+            Calls::Bits(ring) => ring.tally(),
+            Calls::Slots(ring) => Tally {
+                streak: self.peek_streak(),
+                ..ring.tally()
+            },
+            Calls::Time(window) => Tally {
+                streak: self.peek_streak(),
+                ..window.tally(duration_nanos(now))
+            },
+        }
+    }
+
+    /// Empties the window for the period `tag`, in place. Runs under the circuit's
+    /// transition lock.
+    pub(crate) fn clear(&self, tag: u64, now: Duration) {
+        match &self.calls {
+            Calls::Bits(ring) => ring.clear(tag),
+            Calls::Slots(ring) => ring.clear(tag),
+            Calls::Time(window) => window.clear(tag, duration_nanos(now)),
+        }
+        if let Some(streak) = &self.streak {
+            streak.reset(tag, 0);
+        }
+    }
+
+    /// The public view of a tally.
+    pub(crate) fn metrics(&self, tally: &Tally) -> Metrics {
+        let mut slow = SlowCounts::default();
+        for (threshold, calls) in self.thresholds.iter().zip(tally.slow) {
+            slow.push(*threshold, calls);
+        }
+        Metrics {
+            total: tally.total,
+            failures: tally.failures,
+            total_duration: Duration::from_nanos(tally.nanos),
+            consecutive_failures: tally.streak,
+            slow,
+            latency: self.latency,
+        }
+    }
+
+    /// The slow thresholds, in the order of [`Tally::slow`].
+    pub(crate) fn thresholds(&self) -> &[Duration] {
+        &self.thresholds
     }
 }
 

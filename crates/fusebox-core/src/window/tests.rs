@@ -10,20 +10,41 @@ fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
+const STRIPES: usize = 2;
+
+fn recorder(window: Window, thresholds: &[Duration], latency: bool) -> Recorder {
+    Recorder::new(window, thresholds, latency, STRIPES, tag(0), Duration::ZERO)
+}
+
+/// Records on stripe 0 in the first period.
+fn record(recorder: &Recorder, now: Duration, failure: bool, duration: Duration) {
+    record_on(recorder, 0, now, failure, duration);
+}
+
+fn record_on(recorder: &Recorder, stripe: usize, now: Duration, failure: bool, duration: Duration) {
+    recorder
+        .record(stripe, tag(0), now, failure, duration, false)
+        .expect("the first period is current");
+}
+
+fn metrics(recorder: &Recorder, now: Duration) -> Metrics {
+    recorder.metrics(&recorder.tally(now))
+}
+
 #[test]
 fn count_window_keeps_only_the_last_n_calls() {
-    let recorder = Recorder::new(Window::count(3), &[MS * 100], true, Duration::ZERO);
-    recorder.record(Duration::ZERO, true, MS * 500);
-    recorder.record(Duration::ZERO, false, MS * 10);
-    recorder.record(Duration::ZERO, false, MS * 20);
-    let m = recorder.metrics(Duration::ZERO);
+    let recorder = recorder(Window::count(3), &[MS * 100], true);
+    record(&recorder, Duration::ZERO, true, MS * 500);
+    record(&recorder, Duration::ZERO, false, MS * 10);
+    record(&recorder, Duration::ZERO, false, MS * 20);
+    let m = metrics(&recorder, Duration::ZERO);
     assert_eq!((m.total(), m.failures()), (3, 1));
     assert_eq!(m.total_duration(), MS * 530);
     assert_eq!(m.slow_calls(MS * 100), Some(1));
 
     // The fourth call pushes the slow failure out.
-    recorder.record(Duration::ZERO, false, MS * 30);
-    let m = recorder.metrics(Duration::ZERO);
+    record(&recorder, Duration::ZERO, false, MS * 30);
+    let m = metrics(&recorder, Duration::ZERO);
     assert_eq!((m.total(), m.failures()), (3, 0));
     assert_eq!(m.total_duration(), MS * 60);
     assert_eq!(m.slow_calls(MS * 100), Some(0));
@@ -34,59 +55,55 @@ fn count_window_keeps_only_the_last_n_calls() {
 #[test]
 fn count_window_strides_are_coprime_with_the_ring_so_every_slot_is_used() {
     for (size, stride) in [(1, 1), (16, 1), (17, 16), (100, 17), (1000, 17), (4096, 17)] {
-        let ring = count::CountRecorder::new(size, &[]);
+        let ring = slots::SlotRing::new(size, sums::Layout::new(true, Box::new([])), tag(0));
         assert_eq!(ring.stride(), stride, "size {size}");
         for _ in 0..size {
-            ring.record(false, 1);
+            ring.record(tag(0), false, 1).expect("current period");
         }
-        assert_eq!(
-            ring.recount().1,
-            Duration::from_nanos(size as u64),
-            "size {size}"
-        );
+        assert_eq!(ring.recount().1, size as u64, "size {size}");
     }
 }
 
 #[test]
 fn count_window_is_not_aged_by_time() {
-    let recorder = Recorder::new(Window::count(10), &[], true, Duration::ZERO);
-    recorder.record(Duration::ZERO, true, MS);
-    assert_eq!(recorder.metrics(secs(3600)).failures(), 1);
+    let recorder = recorder(Window::count(10), &[], true);
+    record(&recorder, Duration::ZERO, true, MS);
+    assert_eq!(metrics(&recorder, secs(3600)).failures(), 1);
 }
 
 #[test]
 fn time_window_expires_old_buckets_on_read_without_new_calls() {
-    let recorder = Recorder::new(Window::time(secs(3)), &[], true, Duration::ZERO);
-    recorder.record(Duration::ZERO, true, MS);
-    assert_eq!(recorder.metrics(MS * 2999).failures(), 1);
+    let recorder = recorder(Window::time(secs(3)), &[], true);
+    record(&recorder, Duration::ZERO, true, MS);
+    assert_eq!(metrics(&recorder, MS * 2999).failures(), 1);
     // Second 0 leaves a 3 s window at second 3; nothing was recorded since.
-    assert_eq!(recorder.metrics(secs(3)).failures(), 0);
-    assert_eq!(recorder.metrics(secs(3)).total(), 0);
-    assert_eq!(recorder.metrics(secs(10)).failure_rate(), None);
+    assert_eq!(metrics(&recorder, secs(3)).failures(), 0);
+    assert_eq!(metrics(&recorder, secs(3)).total(), 0);
+    assert_eq!(metrics(&recorder, secs(10)).failure_rate(), None);
 }
 
 #[test]
 fn time_window_counts_the_last_d_seconds_in_whole_buckets() {
-    let recorder = Recorder::new(Window::time(secs(2)), &[MS * 100], true, Duration::ZERO);
-    recorder.record(MS * 100, true, MS * 200); // second 0
-    recorder.record(MS * 1100, false, MS * 50); // second 1
-    recorder.record(MS * 1900, false, MS * 150); // second 1
-    let m = recorder.metrics(MS * 1999);
+    let recorder = recorder(Window::time(secs(2)), &[MS * 100], true);
+    record(&recorder, MS * 100, true, MS * 200); // second 0
+    record(&recorder, MS * 1100, false, MS * 50); // second 1
+    record(&recorder, MS * 1900, false, MS * 150); // second 1
+    let m = metrics(&recorder, MS * 1999);
     assert_eq!((m.total(), m.failures()), (3, 1));
     assert_eq!(m.slow_calls(MS * 100), Some(2));
     // At second 2 the bucket of second 0 is out.
-    let m = recorder.metrics(secs(2));
+    let m = metrics(&recorder, secs(2));
     assert_eq!((m.total(), m.failures()), (2, 0));
     assert_eq!(m.total_duration(), MS * 200);
     assert_eq!(m.slow_calls(MS * 100), Some(1));
     // Recording at second 2 reuses the bucket of second 0.
-    recorder.record(MS * 2500, true, MS);
-    let m = recorder.metrics(MS * 2500);
+    record(&recorder, MS * 2500, true, MS);
+    let m = metrics(&recorder, MS * 2500);
     assert_eq!((m.total(), m.failures()), (3, 1));
     // A long silence empties everything.
-    assert_eq!(recorder.metrics(secs(1000)).total(), 0);
-    recorder.record(secs(1000), false, MS);
-    assert_eq!(recorder.metrics(secs(1000)).total(), 1);
+    assert_eq!(metrics(&recorder, secs(1000)).total(), 0);
+    record(&recorder, secs(1000), false, MS);
+    assert_eq!(metrics(&recorder, secs(1000)).total(), 1);
 }
 
 #[test]
@@ -108,24 +125,33 @@ fn window_validation_names_the_allowed_range() {
 
 #[test]
 fn concurrent_records_leave_sums_equal_to_the_ring() {
-    let recorder = Recorder::new(Window::count(64), &[MS], true, Duration::ZERO);
-    std::thread::scope(|scope| {
-        for t in 0..4u32 {
-            let recorder = &recorder;
-            scope.spawn(move || {
-                for i in 0..10_000u32 {
-                    recorder.record(Duration::ZERO, (i + t) % 4 == 0, MS * (i % 3));
-                }
-            });
+    for latency in [true, false] {
+        let recorder = recorder(Window::count(64), &[MS], latency);
+        std::thread::scope(|scope| {
+            for t in 0..4u32 {
+                let recorder = &recorder;
+                scope.spawn(move || {
+                    for i in 0..10_000u32 {
+                        record(recorder, Duration::ZERO, (i + t) % 4 == 0, MS * (i % 3));
+                    }
+                });
+            }
+        });
+        let m = metrics(&recorder, Duration::ZERO);
+        // Once every record has finished, the running sums equal the ring's contents.
+        assert_eq!(m.total(), 64);
+        match &recorder.calls {
+            Calls::Slots(ring) => {
+                let (failures, nanos) = ring.recount();
+                assert_eq!(
+                    (m.failures(), m.total_duration()),
+                    (failures, Duration::from_nanos(nanos))
+                );
+            }
+            Calls::Bits(ring) => assert_eq!(m.failures(), ring.recount()),
+            Calls::Time(_) => unreachable!("built as a count window"),
         }
-    });
-    let m = recorder.metrics(Duration::ZERO);
-    let Calls::Count(count) = &recorder.calls else {
-        unreachable!("built as a count window")
-    };
-    // Once every record has finished, the running sums equal the ring's contents.
-    assert_eq!(m.total(), 64);
-    assert_eq!((m.failures(), m.total_duration()), count.recount());
+    }
 }
 
 /// One step of a generated history: move the clock, then record a call.
@@ -180,19 +206,27 @@ fn naive(
     (total, failures, duration, slow)
 }
 
-fn check_against_naive(window: Window, steps: &[Step]) -> Result<(), TestCaseError> {
-    let thresholds_ms = [50u64, 200];
+fn check_against_naive(window: Window, latency: bool, steps: &[Step]) -> Result<(), TestCaseError> {
+    let thresholds_ms: &[u64] = if latency { &[50, 200] } else { &[] };
     let thresholds: Vec<_> = thresholds_ms.iter().map(|t| MS * (*t as u32)).collect();
-    let recorder = Recorder::new(window, &thresholds, true, Duration::ZERO);
+    let recorder = recorder(window, &thresholds, latency);
     let mut now_ms = 0;
     let mut records = Vec::new();
-    for step in steps {
+    for (index, step) in steps.iter().enumerate() {
         now_ms += step.advance_ms;
         let now = Duration::from_millis(now_ms);
-        recorder.record(now, step.failure, Duration::from_millis(step.duration_ms));
-        records.push((now_ms, step.failure, step.duration_ms));
-        let m = recorder.metrics(now);
-        let (total, failures, duration, slow) = naive(&records, window, now_ms, &thresholds_ms);
+        let duration_ms = if latency { step.duration_ms } else { 0 };
+        // Calls land on alternating stripes, as from two cores.
+        record_on(
+            &recorder,
+            index % STRIPES,
+            now,
+            step.failure,
+            Duration::from_millis(duration_ms),
+        );
+        records.push((now_ms, step.failure, duration_ms));
+        let m = metrics(&recorder, now);
+        let (total, failures, duration, slow) = naive(&records, window, now_ms, thresholds_ms);
         prop_assert_eq!(m.total(), total);
         prop_assert_eq!(m.failures(), failures);
         prop_assert_eq!(m.total_duration(), Duration::from_millis(duration));
@@ -201,20 +235,101 @@ fn check_against_naive(window: Window, steps: &[Step]) -> Result<(), TestCaseErr
     }
     // Reading later, with no new calls, expires what is due.
     let later = now_ms + 2500;
-    let m = recorder.metrics(Duration::from_millis(later));
-    let (total, failures, _, _) = naive(&records, window, later, &thresholds_ms);
+    let m = metrics(&recorder, Duration::from_millis(later));
+    let (total, failures, _, _) = naive(&records, window, later, thresholds_ms);
     prop_assert_eq!((m.total(), m.failures()), (total, failures));
     Ok(())
 }
 
 proptest! {
     #[test]
-    fn count_window_metrics_equal_naive_recomputation(size in 1usize..20, steps in steps()) {
-        check_against_naive(Window::count(size), &steps)?;
+    fn count_window_metrics_equal_naive_recomputation(
+        size in 1usize..20, latency: bool, steps in steps(),
+    ) {
+        check_against_naive(Window::count(size), latency, &steps)?;
     }
 
     #[test]
-    fn time_window_metrics_equal_naive_recomputation(seconds in 1u64..6, steps in steps()) {
-        check_against_naive(Window::time(Duration::from_secs(seconds)), &steps)?;
+    fn bit_rings_past_the_inline_words_equal_naive_recomputation(
+        size in 500usize..700, steps in steps(),
+    ) {
+        check_against_naive(Window::count(size), false, &steps)?;
     }
+
+    #[test]
+    fn time_window_metrics_equal_naive_recomputation(
+        seconds in 1u64..6, latency: bool, steps in steps(),
+    ) {
+        check_against_naive(Window::time(Duration::from_secs(seconds)), latency, &steps)?;
+    }
+}
+
+#[test]
+fn a_clear_empties_every_window_in_place_and_turns_away_the_old_period() {
+    for (window, latency) in [
+        (Window::count(100), false),
+        (Window::count(100), true),
+        (Window::time(secs(60)), false),
+        (Window::time(secs(60)), true),
+    ] {
+        let recorder = recorder(window, &[MS], latency);
+        for stripe in 0..STRIPES {
+            record_on(&recorder, stripe, secs(5), true, MS * 2);
+        }
+        assert_eq!(metrics(&recorder, secs(5)).total(), 2, "{window}");
+        recorder.clear(tag(1), secs(5));
+        let m = metrics(&recorder, secs(5));
+        assert_eq!(
+            (m.total(), m.failures(), m.consecutive_failures()),
+            (0, 0, 0),
+            "{window}"
+        );
+        // A writer of the ended period fails and changes nothing.
+        assert_eq!(
+            recorder
+                .record(0, tag(0), secs(5), true, MS, false)
+                .map(|_| ()),
+            Err(Stale),
+            "{window}"
+        );
+        recorder
+            .record(1, tag(1), secs(5), false, MS, false)
+            .expect("the new period is current");
+        let m = metrics(&recorder, secs(5));
+        assert_eq!((m.total(), m.failures()), (1, 0), "{window}");
+    }
+}
+
+#[test]
+fn a_time_window_stripe_skips_evaluations_only_within_its_granted_budget() {
+    let recorder = recorder(Window::time(secs(10)), &[], false);
+    let evaluate = |stripe: usize, now: Duration| match recorder
+        .record(stripe, tag(0), now, false, Duration::ZERO, true)
+        .expect("current period")
+    {
+        Evaluation::Skip => false,
+        Evaluation::Evaluate(_) => true,
+    };
+    // No budget yet: every call evaluates.
+    assert!(evaluate(0, secs(1)));
+    // The rule needs 5 more calls: 4 may be skipped, shared by every stripe.
+    recorder.grant(0, tag(0), secs(1), 5);
+    assert_eq!((0..4).filter(|_| !evaluate(0, secs(1))).count(), 4);
+    assert!(
+        evaluate(0, secs(1)),
+        "the fifth call could make the rule true"
+    );
+    // Another stripe gets only what the first one does not hold.
+    recorder.grant(0, tag(0), secs(1), 5);
+    recorder.grant(1, tag(0), secs(1), 5);
+    assert!(evaluate(1, secs(1)), "stripe 0 holds the whole budget");
+    // A budget ends with its second.
+    assert!(evaluate(0, secs(2)));
+    // And with its period.
+    recorder.grant(0, tag(0), secs(2), 100);
+    recorder.clear(tag(1), secs(2));
+    assert!(matches!(
+        recorder.record(0, tag(1), secs(2), false, Duration::ZERO, true),
+        Ok(Evaluation::Evaluate(_))
+    ));
 }

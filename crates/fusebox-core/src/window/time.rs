@@ -1,131 +1,261 @@
-//! The `time(d)` recorder: calls of the last `d` seconds, in one-second buckets.
+//! The `time(d)` window: calls of the last `d` seconds in one-second buckets, striped.
 //!
-//! Running sums over all live buckets make reads O(1). Recording into the current second's
-//! bucket is lock-free; the first record of a new second into a bucket that still holds an
-//! older second rotates it (subtracts it from the sums) under a small mutex, at most once per
-//! bucket per second. Reads first expire every bucket older than `d` (beyond fluxgate, which
-//! only dropped a bucket when overwriting it), visiting only the seconds elapsed since the last
-//! expiry, so a read costs O(1) amortised per elapsed second.
+//! Each stripe (one per core, see `circuit/stripes.rs`) has its own ring of `d` buckets and its
+//! own running sums over them, so concurrent calls on different cores write different cache
+//! lines: a call touches only its stripe. Reading the window merges the stripes: O(stripes),
+//! plus the expiry of buckets older than `d` (amortised O(1) per elapsed second and stripe).
+//!
+//! A closed circuit evaluates its trip rule after every recorded outcome, which would read
+//! every stripe on every call and bring back the sharing that striping removed. So evaluations
+//! are skipped while they cannot be true: after an evaluation finds the rule false, the rule
+//! tells how many more recorded calls it needs at the least before it can be true
+//! (`TripRule::calls_needed`); that many calls are handed out as budgets to the stripes, and a
+//! stripe skips evaluations while its budget lasts. Within one second the window only grows (no
+//! bucket expires), so a budget is valid until its second ends; the sum of all stripes'
+//! outstanding budgets never exceeds the bound, so no call that makes the rule true is ever
+//! skipped. Budgets are granted under a small lock, taken only on those evaluations.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use super::sums::Sums;
+use super::Tally;
+use super::gate::Gate;
+use super::sums::Layout;
+use super::tagged::Stale;
+use crate::sync::{AtomicU64, CachePadded, Mutex, Ordering};
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 /// Marks a bucket that holds no second.
 const EMPTY: u64 = u64::MAX;
+/// Budget words: `(second + 1) << REMAINING_BITS | remaining`; zero is "no budget".
+const REMAINING_BITS: u32 = 24;
+const REMAINING_MAX: u64 = (1 << REMAINING_BITS) - 1;
 
 #[derive(Debug)]
-struct Bucket {
-    second: AtomicU64,
-    sums: Sums,
+pub(crate) struct TimeWindow {
+    span: u64,
+    layout: Layout,
+    stripes: Box<[CachePadded<Stripe>]>,
+    grants: Mutex<()>,
 }
 
 #[derive(Debug)]
-pub(crate) struct TimeRecorder {
-    buckets: Box<[Bucket]>,
-    sums: Sums,
-    /// Calls recorded since this recorder was made, expired or not.
-    recorded: AtomicU64,
-    /// Every bucket of a second `< expired_before` has been removed from `sums`.
+struct Stripe {
+    gate: Gate,
+    budget: AtomicU64,
+    /// Every bucket of a second `< expired_before` has been removed from `running`.
     expired_before: AtomicU64,
     rotation: Mutex<()>,
+    seconds: Box<[AtomicU64]>,
+    /// `span` sets of sums, one per bucket.
+    buckets: Box<[AtomicU64]>,
+    running: Box<[AtomicU64]>,
 }
 
-impl TimeRecorder {
-    pub(crate) fn new(seconds: u64, thresholds: &[u64], now: u64) -> TimeRecorder {
-        let len = seconds.max(1);
-        TimeRecorder {
-            buckets: (0..len)
-                .map(|_| Bucket {
-                    second: AtomicU64::new(EMPTY),
-                    sums: Sums::new(thresholds),
+/// What a record asks of its caller.
+#[derive(Debug)]
+pub(crate) enum Recorded {
+    /// The stripe's budget covers this call: the rule cannot be true, skip the evaluation.
+    Skip,
+    /// Evaluate the rule on the merged window.
+    Evaluate(Tally),
+}
+
+impl TimeWindow {
+    pub(crate) fn new(
+        seconds: u64,
+        layout: Layout,
+        stripes: usize,
+        tag: u64,
+        now: u64,
+    ) -> TimeWindow {
+        let span = seconds.max(1);
+        let first_live = (now / NANOS_PER_SECOND).saturating_sub(span - 1);
+        let buckets = usize::try_from(span).unwrap_or(usize::MAX);
+        TimeWindow {
+            stripes: (0..stripes.max(1))
+                .map(|_| {
+                    CachePadded::new(Stripe {
+                        gate: Gate::new(tag),
+                        budget: AtomicU64::new(0),
+                        expired_before: AtomicU64::new(first_live),
+                        rotation: Mutex::new(()),
+                        seconds: (0..buckets).map(|_| AtomicU64::new(EMPTY)).collect(),
+                        buckets: layout.cells(buckets),
+                        running: layout.cells(1),
+                    })
                 })
                 .collect(),
-            sums: Sums::new(thresholds),
-            recorded: AtomicU64::new(0),
-            expired_before: AtomicU64::new((now / NANOS_PER_SECOND).saturating_sub(len - 1)),
-            rotation: Mutex::new(()),
+            span,
+            layout,
+            grants: Mutex::new(()),
         }
     }
 
-    fn span(&self) -> u64 {
-        self.buckets.len() as u64
+    fn stripe(&self, index: usize) -> &Stripe {
+        &self.stripes[index % self.stripes.len()]
     }
 
-    fn bucket(&self, second: u64) -> &Bucket {
+    fn bucket<'s>(&self, stripe: &'s Stripe, second: u64) -> (&'s AtomicU64, &'s [AtomicU64]) {
         #[allow(clippy::cast_possible_truncation)] // the remainder is below the bucket count
-        &self.buckets[(second % self.span()) as usize]
+        let index = (second % self.span) as usize;
+        let width = self.layout.width();
+        (
+            &stripe.seconds[index],
+            &stripe.buckets[index * width..(index + 1) * width],
+        )
     }
 
-    pub(crate) fn record(&self, now: u64, failure: bool, duration: u64) {
+    /// Records one call of the period `tag` on stripe `index`, finished at `now` (nanos)
+    /// after `nanos`. `budgeted`: the caller evaluates a rule that budgets may skip (closed).
+    pub(crate) fn record(
+        &self,
+        index: usize,
+        tag: u64,
+        now: u64,
+        failure: bool,
+        nanos: u64,
+        budgeted: bool,
+    ) -> Result<Recorded, Stale> {
+        let stripe = self.stripe(index);
         let second = now / NANOS_PER_SECOND;
-        let bucket = self.bucket(second);
-        if bucket.second.load(Ordering::Acquire) != second {
-            self.rotate(bucket, second);
+        {
+            let _inside = stripe.gate.enter(tag)?;
+            let (held, sums) = self.bucket(stripe, second);
+            if held.load(Ordering::Acquire) != second {
+                self.rotate(stripe, held, sums, second);
+            }
+            self.layout.add(sums, true, failure, nanos);
+            self.layout.add(&stripe.running, true, failure, nanos);
+            if budgeted {
+                let spent =
+                    stripe
+                        .budget
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |budget| {
+                            (budget >> REMAINING_BITS == second + 1 && budget & REMAINING_MAX > 0)
+                                .then(|| budget - 1)
+                        });
+                if spent.is_ok() {
+                    return Ok(Recorded::Skip);
+                }
+            }
         }
-        bucket.sums.add(true, failure, duration);
-        self.sums.add(true, failure, duration);
-        self.recorded.fetch_add(1, Ordering::Relaxed);
+        Ok(Recorded::Evaluate(self.tally(now)))
     }
 
-    pub(crate) fn recorded(&self) -> u64 {
-        self.recorded.load(Ordering::Acquire)
-    }
-
-    /// Makes `bucket` hold `second`, removing whatever older second it held from the sums.
-    fn rotate(&self, bucket: &Bucket, second: u64) {
-        let _guard = self
-            .rotation
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let held = bucket.second.load(Ordering::Acquire);
-        if held == second {
-            return;
-        }
-        // A recorder more than `d` seconds late could find its bucket already on a newer
+    /// Makes the bucket hold `second`, removing whatever older second it held from the
+    /// stripe's running sums.
+    fn rotate(&self, stripe: &Stripe, held: &AtomicU64, sums: &[AtomicU64], second: u64) {
+        let _guard = crate::sync::lock(&stripe.rotation);
+        let current = held.load(Ordering::Acquire);
+        // A recorder more than `d` seconds late can find its bucket already on a newer
         // second; its call then counts in that newer second rather than being lost.
-        if held != EMPTY && held > second {
+        if current == second || (current != EMPTY && current > second) {
             return;
         }
-        let taken = bucket.sums.take();
-        self.sums.remove(&taken);
-        bucket.second.store(second, Ordering::Release);
+        self.layout.drain(sums, &stripe.running);
+        held.store(second, Ordering::Release);
     }
 
-    /// Removes every bucket older than the window from the sums, then returns them.
-    pub(crate) fn sums(&self, now: u64) -> &Sums {
-        let second = now / NANOS_PER_SECOND;
-        let oldest_live = (second + 1).saturating_sub(self.span());
-        if self.expired_before.load(Ordering::Acquire) < oldest_live {
-            self.expire(oldest_live);
+    /// Removes the buckets of `stripe` older than the window at `second`.
+    fn expire(&self, stripe: &Stripe, second: u64) {
+        let oldest_live = (second + 1).saturating_sub(self.span);
+        if stripe.expired_before.load(Ordering::Acquire) >= oldest_live {
+            return;
         }
-        &self.sums
-    }
-
-    fn expire(&self, oldest_live: u64) {
-        let _guard = self
-            .rotation
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let from = self.expired_before.load(Ordering::Acquire);
+        let _guard = crate::sync::lock(&stripe.rotation);
+        let from = stripe.expired_before.load(Ordering::Acquire);
         if from >= oldest_live {
             return;
         }
         // Only buckets of seconds in [from, oldest_live) can be newly expired: visit those
         // positions, at most one lap. After a silence longer than a lap a position may hold
         // an older second than the one visited, hence `<` rather than `==`.
-        let first = from.max(oldest_live.saturating_sub(self.span()));
-        for second in first..oldest_live {
-            let bucket = self.bucket(second);
-            let held = bucket.second.load(Ordering::Acquire);
-            if held != EMPTY && held < oldest_live {
-                let taken = bucket.sums.take();
-                self.sums.remove(&taken);
-                bucket.second.store(EMPTY, Ordering::Release);
+        let first = from.max(oldest_live.saturating_sub(self.span));
+        for visited in first..oldest_live {
+            let (held, sums) = self.bucket(stripe, visited);
+            let current = held.load(Ordering::Acquire);
+            if current != EMPTY && current < oldest_live {
+                self.layout.drain(sums, &stripe.running);
+                held.store(EMPTY, Ordering::Release);
             }
         }
-        self.expired_before.store(oldest_live, Ordering::Release);
+        stripe.expired_before.store(oldest_live, Ordering::Release);
+    }
+
+    /// The merged window at `now` (the streak is kept apart, by the caller).
+    pub(crate) fn tally(&self, now: u64) -> Tally {
+        let second = now / NANOS_PER_SECOND;
+        let mut tally = Tally::default();
+        for stripe in &*self.stripes {
+            self.expire(stripe, second);
+            self.layout.read_into(&stripe.running, None, &mut tally);
+        }
+        tally
+    }
+
+    /// After an evaluation on stripe `index` found the rule false at `now`, with `needed`
+    /// more calls at the least before it can be true: gives the stripe what the other
+    /// stripes' outstanding budgets leave of it. Another grant in progress means no budget
+    /// this time (the next call evaluates again).
+    pub(crate) fn grant(&self, index: usize, tag: u64, now: u64, needed: u64) {
+        let second = now / NANOS_PER_SECOND;
+        let Ok(_granting) = self.grants.try_lock() else {
+            return;
+        };
+        let stripe = self.stripe(index);
+        let Ok(_inside) = stripe.gate.enter(tag) else {
+            return;
+        };
+        let mine = &stripe.budget as *const AtomicU64;
+        let outstanding: u64 = self
+            .stripes
+            .iter()
+            .map(|other| &other.budget)
+            .filter(|budget| !std::ptr::eq(*budget, mine))
+            .map(|budget| budget.load(Ordering::Acquire))
+            .filter(|budget| budget >> REMAINING_BITS == second + 1)
+            .map(|budget| budget & REMAINING_MAX)
+            .sum();
+        // Skipped calls must stay below `needed`: the call that could make the rule true
+        // is always evaluated.
+        let share = needed
+            .saturating_sub(1)
+            .saturating_sub(outstanding)
+            .min(REMAINING_MAX);
+        stripe.budget.store(
+            if share == 0 {
+                0
+            } else {
+                (second + 1) << REMAINING_BITS | share
+            },
+            Ordering::Release,
+        );
+    }
+
+    /// Empties every stripe for the period `tag`. Runs under the circuit's transition lock.
+    pub(crate) fn clear(&self, tag: u64, now: u64) {
+        let first_live = (now / NANOS_PER_SECOND).saturating_sub(self.span - 1);
+        for stripe in &*self.stripes {
+            stripe.gate.reset(tag, || {
+                let _guard = crate::sync::lock(&stripe.rotation);
+                stripe.budget.store(0, Ordering::Relaxed);
+                for second in &*stripe.seconds {
+                    second.store(EMPTY, Ordering::Relaxed);
+                }
+                Layout::clear(&stripe.buckets);
+                Layout::clear(&stripe.running);
+                stripe.expired_before.store(first_live, Ordering::Release);
+            });
+        }
+    }
+
+    /// Heap and inline bytes of a `time(seconds)` window with `stripes` stripes.
+    pub(crate) fn bytes(seconds: u64, width: usize, stripes: usize) -> usize {
+        let buckets = usize::try_from(seconds).unwrap_or(usize::MAX);
+        let per_stripe = std::mem::size_of::<CachePadded<Stripe>>().saturating_add(
+            buckets
+                .saturating_mul(width + 1)
+                .saturating_add(width)
+                .saturating_mul(std::mem::size_of::<AtomicU64>()),
+        );
+        std::mem::size_of::<TimeWindow>().saturating_add(per_stripe.saturating_mul(stripes))
     }
 }

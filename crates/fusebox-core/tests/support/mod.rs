@@ -74,7 +74,7 @@ impl Harness {
         Ok(())
     }
 
-    pub fn acquire(&self) -> Admission {
+    pub fn acquire(&self) -> Admission<'_> {
         self.circuit
             .try_acquire()
             .unwrap_or_else(|r| panic!("expected admission, got {r}"))

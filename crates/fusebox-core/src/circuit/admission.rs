@@ -1,0 +1,411 @@
+//! Deciding a call and finishing it: [`Core::acquire`], [`Admission`], [`OwnedAdmission`],
+//! [`Rejected`].
+//!
+//! `acquire` decides the common states from the state word alone; only `open` (is the probe
+//! deadline past?) and `half_open` (permits, probe slots, `max_wait`) go further, in
+//! `acquire_guarded`. A grant remembers its generation, its start (when latency is measured)
+//! and its probe slot. Finishing it counts the call on the caller's core, records the outcome
+//! unless its period ended, and evaluates the trip rule.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::period::{Core, Entry, NEVER, unpack};
+use super::stripes::{IGNORED, REJECTED, Stripe};
+use crate::sync::{Arc, Ordering};
+use crate::trip::View;
+use crate::window::{Evaluation, tag};
+use crate::{Cause, Outcome, State};
+
+/// What an admitted call carries until it finishes.
+#[derive(Debug)]
+pub(super) struct Grant {
+    generation: u64,
+    /// Clock time of admission, when the policy measures latency.
+    start: Duration,
+    /// The probe slot held in `half_open`.
+    probe: Option<u64>,
+}
+
+impl Core {
+    /// Decides a call from the caller's `stripe`.
+    pub(super) fn acquire(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
+        let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
+        if state.admits_all() {
+            return Ok(self.grant(generation, None));
+        }
+        self.acquire_guarded(stripe)
+    }
+
+    fn grant(&self, generation: u64, probe: Option<u64>) -> Grant {
+        let start = if self.policy().measures_latency() {
+            self.clock.now()
+        } else {
+            Duration::ZERO
+        };
+        Grant {
+            generation,
+            start,
+            probe,
+        }
+    }
+
+    fn reject(&self, stripe: &Stripe, state: State, retry_after: Option<Duration>) -> Rejected {
+        stripe.count(REJECTED);
+        Rejected {
+            circuit: stripe.name.clone(),
+            state,
+            retry_after,
+        }
+    }
+
+    /// The states that do not admit every call: `open`, `half_open`, `forced_open`.
+    fn acquire_guarded(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
+        loop {
+            let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
+            match state {
+                State::Closed | State::MetricsOnly | State::Disabled => {
+                    return Ok(self.grant(generation, None));
+                }
+                State::ForcedOpen => return Err(self.reject(stripe, state, None)),
+                State::Open => {
+                    let probe_at = self.head.probe_at.load(Ordering::Acquire);
+                    if probe_at == NEVER {
+                        return Err(self.reject(stripe, state, None));
+                    }
+                    let now = crate::clock::duration_nanos(self.clock.now());
+                    if now < probe_at {
+                        let wait = Duration::from_nanos(probe_at - now);
+                        return Err(self.reject(stripe, state, Some(wait)));
+                    }
+                    // The call that finds the wait over moves the circuit to half_open and
+                    // is then decided as a half-open call.
+                    self.transition(generation, State::HalfOpen, Cause::Probe);
+                }
+                State::HalfOpen => match self.admit_probe(stripe, generation) {
+                    Some(decided) => return decided,
+                    None => continue,
+                },
+            }
+        }
+    }
+
+    /// A call in `half_open`; `None` when the period ended meanwhile (decide again).
+    fn admit_probe(&self, stripe: &Stripe, generation: u64) -> Option<Result<Grant, Rejected>> {
+        let policy = self.policy();
+        let now = self.clock.now();
+        let nanos = crate::clock::duration_nanos(now);
+        if nanos >= self.head.probe_deadline.load(Ordering::Acquire) {
+            self.transition(generation, State::Open, Cause::ProbeTimeout);
+            return None;
+        }
+        let entered = Duration::from_nanos(self.head.entered.load(Ordering::Acquire));
+        let chance = policy.permit().probability(now.saturating_sub(entered));
+        if chance < 1.0 && self.rng.next_f64() >= chance {
+            return Some(Err(self.reject(stripe, State::HalfOpen, None)));
+        }
+        let mut period = self.lock();
+        if period.generation != generation {
+            return None;
+        }
+        let limit = usize::try_from(policy.max_concurrent_probes()).unwrap_or(usize::MAX);
+        if period.probes.len() >= limit {
+            drop(period);
+            return Some(Err(self.reject(stripe, State::HalfOpen, None)));
+        }
+        let id = period.next_probe;
+        period.next_probe += 1;
+        period.probes.push((id, now));
+        self.update_probe_deadline(&period);
+        drop(period);
+        Some(Ok(self.grant(generation, Some(id))))
+    }
+
+    /// Finishes an admitted call with its outcome.
+    pub(super) fn finish(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) {
+        stripe.count_outcome(outcome);
+        let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
+        if generation != grant.generation {
+            return; // stale: admitted in a period that has ended
+        }
+        if outcome == Outcome::Ignored {
+            if let Some(probe) = grant.probe {
+                self.release_probe(grant.generation, probe, true);
+            }
+            return;
+        }
+        if !state.records() {
+            return;
+        }
+        let policy = self.policy();
+        // The closed path of a count window that does not measure latency reads no clock.
+        let now =
+            if state == State::HalfOpen || policy.measures_latency() || self.recorder.needs_now() {
+                self.clock.now()
+            } else {
+                Duration::ZERO
+            };
+        let duration = if policy.measures_latency() {
+            now.saturating_sub(grant.start)
+        } else {
+            Duration::ZERO
+        };
+        let failure = outcome == Outcome::Failure;
+        let recorded = self.recorder.record(
+            stripe.index,
+            tag(grant.generation),
+            now,
+            failure,
+            duration,
+            state == State::Closed,
+        );
+        let tally = match recorded {
+            Ok(Evaluation::Evaluate(tally)) => tally,
+            Ok(Evaluation::Skip) => return,
+            Err(_stale) => {
+                // The period ended while recording.
+                if let Some(probe) = grant.probe {
+                    self.release_probe(grant.generation, probe, true);
+                }
+                return;
+            }
+        };
+        let rule = policy.trip();
+        let view = View {
+            tally: &tally,
+            thresholds: self.recorder.thresholds(),
+        };
+        match state {
+            State::Closed => {
+                if rule.holds(State::Closed, &view) {
+                    let cause = Cause::Tripped {
+                        rule: policy.trip_text().clone(),
+                    };
+                    self.transition(grant.generation, State::Open, cause);
+                } else if self.recorder.needs_now() {
+                    let needed = rule.calls_needed(State::Closed, &view);
+                    self.recorder
+                        .grant(stripe.index, tag(grant.generation), now, needed);
+                }
+            }
+            State::HalfOpen => {
+                let Some(probe) = grant.probe else { return };
+                let mut period = self.lock();
+                if period.generation != grant.generation {
+                    return;
+                }
+                period.probes.retain(|(id, _)| *id != probe);
+                period.last_outcome = Some(now);
+                if !failure {
+                    period.probe_successes = period.probe_successes.saturating_add(1);
+                }
+                if rule.holds(State::HalfOpen, &view) {
+                    let cause = Cause::Reopened {
+                        rule: policy.trip_text().clone(),
+                    };
+                    self.enter(&mut period, State::Open, Entry::Transition(cause), now);
+                } else if period.probe_successes >= policy.close_after() {
+                    self.enter(
+                        &mut period,
+                        State::Closed,
+                        Entry::Transition(Cause::Recovered),
+                        now,
+                    );
+                } else {
+                    self.update_probe_deadline(&period);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Frees a probe slot of the period `generation`. `answered`: the probe came back (with
+    /// an ignored outcome), which restarts the `max_wait` clock; a dropped probe did not.
+    fn release_probe(&self, generation: u64, probe: u64, answered: bool) {
+        let mut period = self.lock();
+        if period.generation != generation {
+            return;
+        }
+        period.probes.retain(|(id, _)| *id != probe);
+        if answered {
+            period.last_outcome = Some(self.clock.now());
+        }
+        self.update_probe_deadline(&period);
+    }
+
+    /// A call dropped before it finished: counted as ignored, its probe slot freed.
+    fn abandon(&self, stripe: &Stripe, grant: &Grant) {
+        stripe.count(IGNORED);
+        if let Some(probe) = grant.probe {
+            self.release_probe(grant.generation, probe, false);
+        }
+    }
+}
+
+/// Permission for one call to run; finish it with its outcome.
+///
+/// Dropping it unfinished (a cancelled call, or a panic unwinding through the caller) counts
+/// the call as ignored and frees a half-open probe slot it held, so a circuit can never be
+/// stuck in `half_open`.
+#[must_use = "an admission records nothing unless finished"]
+pub struct Admission<'a> {
+    stripe: &'a Stripe,
+    grant: Grant,
+    settled: bool,
+}
+
+impl<'a> Admission<'a> {
+    pub(super) fn new(stripe: &'a Stripe, grant: Grant) -> Self {
+        Admission {
+            stripe,
+            grant,
+            settled: false,
+        }
+    }
+
+    /// Records the call's outcome with its duration since [`Circuit::try_acquire`]
+    /// (when the policy measures latency), evaluates the trip rule and transitions if needed.
+    /// An outcome admitted in a period that has since ended is counted but recorded in no
+    /// window.
+    ///
+    /// [`Circuit::try_acquire`]: crate::Circuit::try_acquire
+    pub fn finish(mut self, outcome: Outcome) {
+        self.settled = true;
+        self.stripe.core.finish(self.stripe, &self.grant, outcome);
+    }
+
+    /// Whether this call holds a half-open probe slot.
+    pub fn is_probe(&self) -> bool {
+        self.grant.probe.is_some()
+    }
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.stripe.core.abandon(self.stripe, &self.grant);
+        }
+    }
+}
+
+impl fmt::Debug for Admission<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admission")
+            .field("circuit", &self.stripe.name)
+            .field("probe", &self.is_probe())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An [`Admission`] that owns its reference to the circuit, for calls that outlive a borrow
+/// (a tower response future); see [`Circuit::try_acquire_owned`].
+///
+/// It holds the calling core's share of the circuit, so taking and dropping it writes no
+/// reference count shared with other cores.
+///
+/// [`Circuit::try_acquire_owned`]: crate::Circuit::try_acquire_owned
+#[must_use = "an admission records nothing unless finished"]
+pub struct OwnedAdmission {
+    stripe: Arc<Stripe>,
+    grant: Grant,
+    settled: bool,
+}
+
+impl OwnedAdmission {
+    pub(super) fn new(stripe: Arc<Stripe>, grant: Grant) -> Self {
+        OwnedAdmission {
+            stripe,
+            grant,
+            settled: false,
+        }
+    }
+
+    /// Like [`Admission::finish`].
+    pub fn finish(mut self, outcome: Outcome) {
+        self.settled = true;
+        self.stripe.core.finish(&self.stripe, &self.grant, outcome);
+    }
+
+    /// Whether this call holds a half-open probe slot.
+    pub fn is_probe(&self) -> bool {
+        self.grant.probe.is_some()
+    }
+
+    /// The name of the circuit that admitted the call.
+    pub fn circuit(&self) -> &std::sync::Arc<str> {
+        &self.stripe.name
+    }
+}
+
+impl Drop for OwnedAdmission {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.stripe.core.abandon(&self.stripe, &self.grant);
+        }
+    }
+}
+
+impl fmt::Debug for OwnedAdmission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedAdmission")
+            .field("circuit", &self.stripe.name)
+            .field("probe", &self.is_probe())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A call the circuit refused: it never reached the protected service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    circuit: std::sync::Arc<str>,
+    state: State,
+    retry_after: Option<Duration>,
+}
+
+impl Rejected {
+    /// A rejection by `circuit` in `state`.
+    pub fn new(
+        circuit: std::sync::Arc<str>,
+        state: State,
+        retry_after: Option<Duration>,
+    ) -> Rejected {
+        Rejected {
+            circuit,
+            state,
+            retry_after,
+        }
+    }
+
+    /// The name of the circuit that refused the call.
+    pub fn circuit(&self) -> &std::sync::Arc<str> {
+        &self.circuit
+    }
+
+    /// The state that refused it: `open`, `half_open` or `forced_open`.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// How long until the circuit allows a probe, when known (never for `Retry::never()`,
+    /// `forced_open` or `half_open`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "circuit '{}' is {} and rejected the call",
+            self.circuit,
+            self.state.as_str()
+        )?;
+        if let Some(after) = self.retry_after {
+            write!(f, "; retry after {:.3}s", after.as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Rejected {}

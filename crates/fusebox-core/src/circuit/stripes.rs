@@ -1,0 +1,87 @@
+//! [`Stripe`]: the part of a circuit one core writes.
+//!
+//! Counting every call (`Snapshot::calls`) on shared counters would make every call on every
+//! core write one cache line, so the counts are striped, like Java's `LongAdder`: each thread
+//! counts on its stripe (threads are spread over stripes by a thread-local hint) and a snapshot
+//! adds the stripes up. A thread that finds its stripe contended moves to the next one.
+//!
+//! A stripe is also what a tower response future holds to reach its circuit: an `Arc` of its
+//! own, so that taking and dropping it per call writes the stripe's own reference count, not
+//! a count shared by every core.
+
+use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::{Outcome, circuit::Core};
+
+/// Counter positions in [`Stripe::counts`].
+pub(crate) const SUCCESS: usize = 0;
+pub(crate) const FAILURE: usize = 1;
+pub(crate) const IGNORED: usize = 2;
+pub(crate) const REJECTED: usize = 3;
+
+/// One core's share of a circuit. Sized and aligned to one cache line.
+#[derive(Debug)]
+#[repr(align(64))]
+pub(crate) struct Stripe {
+    pub(crate) core: Arc<Core>,
+    /// The circuit's name in an allocation of this stripe's own, so that a rejection's copy of
+    /// it writes no reference count shared with other cores.
+    pub(crate) name: std::sync::Arc<str>,
+    pub(crate) index: usize,
+    counts: [AtomicU64; 4],
+}
+
+impl Stripe {
+    pub(crate) fn new(core: Arc<Core>, name: &str, index: usize) -> Stripe {
+        Stripe {
+            core,
+            name: std::sync::Arc::from(name),
+            index,
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    /// Counts one call.
+    pub(crate) fn count(&self, which: usize) {
+        let counter = &self.counts[which];
+        let current = counter.load(Ordering::Relaxed);
+        if counter
+            .compare_exchange(current, current + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            // Another thread shares this stripe: move this thread on for its next calls.
+            crate::sync::move_stripe_hint();
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn count_outcome(&self, outcome: Outcome) {
+        self.count(match outcome {
+            Outcome::Success => SUCCESS,
+            Outcome::Failure => FAILURE,
+            Outcome::Ignored => IGNORED,
+        });
+    }
+
+    pub(crate) fn counted(&self, which: usize) -> u64 {
+        self.counts[which].load(Ordering::Acquire)
+    }
+}
+
+/// How many stripes a circuit has: the machine's parallelism, rounded up to a power of two
+/// (so that picking one is a mask), at most 64.
+pub(crate) fn stripe_count() -> usize {
+    #[cfg(loom)]
+    {
+        2
+    }
+    #[cfg(not(loom))]
+    {
+        static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *COUNT.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .clamp(1, 64)
+                .next_power_of_two()
+        })
+    }
+}
