@@ -608,19 +608,25 @@ async fn settle() {
     }
 }
 
-#[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn a_hung_listener_warns_at_the_first_drop_then_at_most_every_ten_seconds() {
-    let (capture, _guard) = Capture::install();
+/// A stack whose one listener, `stuck`, hangs on signal 0 while signal 1 fills its queue of
+/// one: every further signal is dropped.
+async fn stuck_with_a_full_queue() -> ListenerStack {
     let called = Arc::new(Notify::new());
     let stack = ListenerStack::builder()
         .queue_capacity(1)
         .listener("stuck", stuck(Arc::clone(&called)))
         .build()
         .unwrap();
-    // The worker takes signal 0 and never finishes it; signal 1 fills the queue.
     stack.send(numbered(0));
     called.notified().await;
     stack.send(numbered(1));
+    stack
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_hung_listener_warns_at_the_first_drop_then_at_most_every_ten_seconds() {
+    let (capture, _guard) = Capture::install();
+    let stack = stuck_with_a_full_queue().await;
     assert_eq!(capture.events(), []);
 
     stack.send(numbered(2));
@@ -659,15 +665,7 @@ async fn a_hung_listener_warns_at_the_first_drop_then_at_most_every_ten_seconds(
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn drops_not_yet_warned_about_are_warned_about_at_shutdown() {
     let (capture, _guard) = Capture::install();
-    let called = Arc::new(Notify::new());
-    let stack = ListenerStack::builder()
-        .queue_capacity(1)
-        .listener("stuck", stuck(Arc::clone(&called)))
-        .build()
-        .unwrap();
-    stack.send(numbered(0));
-    called.notified().await;
-    stack.send(numbered(1));
+    let stack = stuck_with_a_full_queue().await;
     stack.send(numbered(2));
     settle().await;
     stack.send(numbered(3));

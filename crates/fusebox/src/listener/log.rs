@@ -63,7 +63,12 @@ use crate::listener::Handled;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), fusebox::listener::BuildError> {
 /// let audit = tower::service_fn(|signal: Signal| async move {
-///     tracing::info!(target: "myapp::audit", circuit = &*signal.circuit, to = signal.to.as_str(), "breaker moved");
+///     tracing::info!(
+///         target: "myapp::audit",
+///         circuit = &*signal.circuit,
+///         to = signal.to.as_str(),
+///         "breaker moved"
+///     );
 ///     Ok::<_, Infallible>(())
 /// });
 /// let stack = ListenerStack::builder().listener("audit", audit).build()?;

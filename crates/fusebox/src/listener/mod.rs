@@ -547,12 +547,15 @@ type Spawn = Box<dyn FnOnce(&Handle, Worker) -> JoinHandle<()> + Send>;
 /// Configures and builds a [`ListenerStack`].
 ///
 /// ```
+/// use std::convert::Infallible;
 /// use std::time::Duration;
 /// use fusebox::listener::{ListenerStack, LogListener};
+/// use fusebox_core::Signal;
 /// use tower::ServiceBuilder;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), fusebox::listener::BuildError> {
+/// let audit = tower::service_fn(|_: Signal| async { Ok::<_, Infallible>(()) });
 /// let stack = ListenerStack::builder()
 ///     .queue_capacity(256)
 ///     .listener("log", LogListener::new())
@@ -560,7 +563,7 @@ type Spawn = Box<dyn FnOnce(&Handle, Worker) -> JoinHandle<()> + Send>;
 ///         "audit",
 ///         ServiceBuilder::new()
 ///             .timeout(Duration::from_secs(1))
-///             .service(LogListener::new()),
+///             .service(audit),
 ///     )
 ///     .build()?;
 /// assert_eq!(stack.stats().len(), 2);
