@@ -37,6 +37,15 @@ fn signal(circuit: &str, from: State, to: State, cause: Cause) -> Signal {
     }
 }
 
+/// Circuit `db` registered, then opened by hand, then probing.
+fn registration_trip_and_probe() -> [Signal; 3] {
+    [
+        signal("db", State::Closed, State::Closed, Cause::Registered),
+        signal("db", State::Closed, State::Open, Cause::Manual),
+        signal("db", State::Open, State::HalfOpen, Cause::Probe),
+    ]
+}
+
 /// Signal number `n`, for checking order: its circuit is named `c<n>`.
 fn numbered(n: usize) -> Signal {
     signal(&format!("c{n}"), State::Closed, State::Open, Cause::Manual)
@@ -754,14 +763,9 @@ async fn skipped_answers_are_counted_as_skipped_through_middleware() {
         )
         .build()
         .unwrap();
-    stack.send(signal(
-        "db",
-        State::Closed,
-        State::Closed,
-        Cause::Registered,
-    ));
-    stack.send(signal("db", State::Closed, State::Open, Cause::Manual));
-    stack.send(signal("db", State::Open, State::HalfOpen, Cause::Probe));
+    for signal in registration_trip_and_probe() {
+        stack.send(signal);
+    }
     stack.flush(Duration::from_secs(1)).await.unwrap();
     assert_eq!(counters(&stack.stats()), [stats("opens", 1, 2, 0, 0, 0, 0)]);
 }
@@ -1307,14 +1311,9 @@ async fn log_listener_in_a_stack_logs_every_transition_in_order() {
         .listener("log", LogListener::new())
         .build()
         .unwrap();
-    stack.send(signal(
-        "db",
-        State::Closed,
-        State::Closed,
-        Cause::Registered,
-    ));
-    stack.send(signal("db", State::Closed, State::Open, Cause::Manual));
-    stack.send(signal("db", State::Open, State::HalfOpen, Cause::Probe));
+    for signal in registration_trip_and_probe() {
+        stack.send(signal);
+    }
     stack.shutdown(Duration::from_secs(1)).await.unwrap();
 
     assert_eq!(
