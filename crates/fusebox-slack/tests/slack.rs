@@ -914,3 +914,21 @@ async fn end_to_end_through_a_fusebox_listener_stack() {
     );
     fusebox.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_largest_timeout_and_retry_count_post_without_panicking() {
+    let slack = FakeSlack::start().await;
+    slack.then([Reply::RateLimited(Some("0")), Reply::Ok]);
+    let listener = slack
+        .builder()
+        .timeout(Duration::MAX)
+        .max_retries(u32::MAX)
+        .build()
+        .unwrap();
+    let handled = listener
+        .oneshot(signal("payments", State::Closed, State::Open))
+        .await
+        .unwrap();
+    assert_eq!(handled, Handled::Delivered);
+    assert_eq!(slack.bodies().len(), 2);
+}

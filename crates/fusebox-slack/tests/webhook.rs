@@ -318,3 +318,16 @@ async fn registrations_count_as_skipped_in_a_fusebox() {
     assert_eq!(receiver.requests().len(), 1);
     fusebox.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_largest_timeout_posts_without_panicking() {
+    let receiver = Receiver::start().await;
+    let handled = WebhookListener::builder(receiver.url())
+        .timeout(Duration::MAX)
+        .build()
+        .unwrap()
+        .oneshot(tripped_circuit_signals()[1].clone())
+        .await
+        .unwrap();
+    assert_eq!(handled, Handled::Delivered);
+}
