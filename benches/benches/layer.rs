@@ -63,7 +63,10 @@ fn layer(c: &mut Criterion) {
             .listener("prometheus", fusebox_prometheus::PrometheusListener::new())
             .listener(
                 "slack",
-                fusebox_slack::SlackListener::new("xoxb-bench", "C0BENCH").base_url(slack_url),
+                fusebox_slack::SlackListener::builder("xoxb-bench", "C0BENCH")
+                    .base_url(slack_url)
+                    .build()
+                    .expect("a valid Slack configuration"),
             )
             .build()
             .expect("listeners build inside a runtime");

@@ -6,16 +6,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// The future of one delivery: resolves once the message was posted or failed with `E`.
+use fusebox::listener::Handled;
+
+/// The future of one delivery: resolves once the message was posted
+/// ([`Handled::Delivered`]), skipped ([`Handled::Skipped`], for registrations) or failed with
+/// `E`.
 ///
 /// It owns everything it needs (`'static`, `Send`), so a tower middleware or a spawned task
 /// can hold it. Dropping it abandons the delivery.
 pub struct ResponseFuture<E> {
-    inner: Pin<Box<dyn Future<Output = Result<(), E>> + Send>>,
+    inner: Pin<Box<dyn Future<Output = Result<Handled, E>> + Send>>,
 }
 
 impl<E> ResponseFuture<E> {
-    pub(crate) fn new(inner: impl Future<Output = Result<(), E>> + Send + 'static) -> Self {
+    pub(crate) fn new(inner: impl Future<Output = Result<Handled, E>> + Send + 'static) -> Self {
         ResponseFuture {
             inner: Box::pin(inner),
         }
@@ -23,7 +27,7 @@ impl<E> ResponseFuture<E> {
 }
 
 impl<E> Future for ResponseFuture<E> {
-    type Output = Result<(), E>;
+    type Output = Result<Handled, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.inner.as_mut().poll(cx)

@@ -48,8 +48,10 @@
 //!
 //! ## Troubleshooting
 //!
-//! Errors are logged by fusebox (target `fusebox::listener`) and counted in
-//! `Fusebox::listener_stats`. The usual ones:
+//! What is wrong with the settings is found when a listener is built:
+//! [`SlackListener::from_env`] and the builders return a [`ConfigError`] naming the variable
+//! or setting to fix. What goes wrong while posting is logged by fusebox (target
+//! `fusebox::listener`) and counted in `Fusebox::listener_stats`. The usual ones:
 //!
 //! - `invalid_auth`: `SLACK_BOT_TOKEN` is not a valid bot token. Use the *Bot User OAuth Token*
 //!   (`xoxb-…`) and check the app is still installed.
@@ -58,6 +60,8 @@
 //!   the channel details), not its name, and the bot must see the channel.
 //! - rate limits: Slack takes about one message per second per channel; the listener waits
 //!   `Retry-After` and retries, and `rate_limit(1, 1 s)` in front of it avoids most 429s.
+//! - `Slack is failing`: Slack answered 5xx; see <https://slack-status.com>.
+//! - `Slack did not answer within 10s`: the request timed out (the listener's `timeout`).
 //!
 //! # Webhook body
 //!
@@ -101,24 +105,14 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod config;
 mod future;
 mod slack;
 mod webhook;
 
+pub use config::ConfigError;
 pub use future::ResponseFuture;
-pub use slack::SlackListener;
-pub use slack::error::{ConfigError, SlackError};
+pub use slack::error::SlackError;
 pub use slack::templates::{Labels, Template, Templates};
-pub use webhook::{WebhookError, WebhookListener};
-
-/// An error followed by its sources, for errors kept as text.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(error) = source {
-        text.push_str(": ");
-        text.push_str(&error.to_string());
-        source = error.source();
-    }
-    text
-}
+pub use slack::{SlackListener, SlackListenerBuilder};
+pub use webhook::{WebhookError, WebhookListener, WebhookListenerBuilder};

@@ -8,16 +8,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use fusebox::listener::Handled;
 use fusebox_core::Signal;
+use fusebox_core::wall::{rfc3339, unix_millis};
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::Url;
 use serde_json::{Value, json};
 use tower_service::Service;
 
-use crate::ResponseFuture;
-use fusebox_core::wall::{rfc3339, unix_millis};
+use crate::config::{self, http_url};
+use crate::{ConfigError, ResponseFuture};
 
-/// Requests that take longer than this fail with [`WebhookError::Transport`].
+/// Requests that take longer than this fail with [`WebhookError::Timeout`].
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// POSTs each transition as JSON to a URL: chat tools' incoming webhooks (through an
@@ -25,11 +28,13 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// The body is the [signal as JSON](crate#webhook-body), sent with
 /// `Content-Type: application/json` and the headers given to
-/// [`header`](WebhookListener::header). Any 2xx status is success; other statuses fail with
-/// [`WebhookError::Status`], requests that do not complete (including after the
-/// [`timeout`](WebhookListener::timeout), default 10 s) with [`WebhookError::Transport`].
-/// Redirects are followed. Registration signals are skipped unless
-/// [`include_registrations`](WebhookListener::include_registrations) asks for them.
+/// [`header`](WebhookListenerBuilder::header). Any 2xx status is success; other statuses fail
+/// with [`WebhookError::Status`], requests that get no answer within the
+/// [`timeout`](WebhookListenerBuilder::timeout) (default 10 s) with
+/// [`WebhookError::Timeout`], and requests that do not complete otherwise with
+/// [`WebhookError::Transport`]. Redirects are followed. Registration signals are skipped
+/// (answered with [`Handled::Skipped`]) unless
+/// [`include_registrations`](WebhookListenerBuilder::include_registrations) asks for them.
 ///
 /// Header values and the URL's path and query (where webhook secrets usually live) never
 /// appear in `Debug` output or errors.
@@ -43,9 +48,10 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// #[tokio::main]
 /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
-///     let webhook = WebhookListener::new("https://alerts.example.com/hooks/circuits")
+///     let webhook = WebhookListener::builder("https://alerts.example.com/hooks/circuits")
 ///         .header(AUTHORIZATION, HeaderValue::from_static("Bearer s3cr3t"))
-///         .timeout(Duration::from_secs(5));
+///         .timeout(Duration::from_secs(5))
+///         .build()?;
 ///     let fusebox = Fusebox::builder()
 ///         .listener("alerts", ServiceBuilder::new().rate_limit(5, Duration::from_secs(1)).service(webhook))
 ///         .build()?;
@@ -56,69 +62,144 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Clone)]
 pub struct WebhookListener {
-    client: Result<reqwest::Client, Arc<str>>,
-    url: Arc<str>,
+    client: reqwest::Client,
+    url: Arc<Url>,
     headers: Arc<HeaderMap>,
     timeout: Duration,
     include_registrations: bool,
 }
 
 impl WebhookListener {
-    /// A listener posting to `url`, with no extra headers, a 10 s timeout and its own
-    /// `reqwest` client. An invalid URL makes every delivery fail with
-    /// [`WebhookError::Transport`].
-    ///
-    /// ```
-    /// use fusebox_slack::WebhookListener;
-    ///
-    /// let listener = WebhookListener::new("https://alerts.example.com/hooks/T0123/s3cr3t");
-    /// assert_eq!(
-    ///     format!("{listener:?}"),
-    ///     "WebhookListener { url: \"https://alerts.example.com/…(redacted)\", headers: [], \
-    ///      timeout: 10s, include_registrations: false, .. }"
-    /// );
-    /// ```
-    pub fn new(url: impl Into<String>) -> WebhookListener {
-        WebhookListener {
-            client: reqwest::Client::builder()
-                .build()
-                .map_err(|error| Arc::from(crate::error_chain(&error))),
-            url: Arc::from(url.into()),
-            headers: Arc::default(),
-            timeout: DEFAULT_TIMEOUT,
-            include_registrations: false,
-        }
-    }
-
-    /// Sends the header `name: value` with every request, replacing an earlier value of the
-    /// same name (including `Content-Type`). The value is marked sensitive and never shown.
-    ///
-    /// ```
-    /// use fusebox_slack::WebhookListener;
-    /// use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
-    ///
-    /// let listener = WebhookListener::new("https://alerts.example.com/hooks")
-    ///     .header(AUTHORIZATION, HeaderValue::from_static("Bearer s3cr3t"))
-    ///     .header(HeaderName::from_static("x-team"), HeaderValue::from_static("payments"));
-    /// let debug = format!("{listener:?}");
-    /// assert!(debug.contains("headers: [\"authorization\", \"x-team\"]"));
-    /// assert!(!debug.contains("s3cr3t"));
-    /// ```
-    pub fn header(mut self, name: HeaderName, mut value: HeaderValue) -> Self {
-        value.set_sensitive(true);
-        Arc::make_mut(&mut self.headers).insert(name, value);
-        self
-    }
-
-    /// How long one request may take before it fails with [`WebhookError::Transport`]
-    /// (default 10 s).
+    /// Starts building a listener posting to `url`, with no extra headers, a 10 s timeout and
+    /// its own `reqwest` client.
     ///
     /// ```
     /// use std::time::Duration;
     /// use fusebox_slack::WebhookListener;
     ///
-    /// let listener = WebhookListener::new("http://127.0.0.1:9000/").timeout(Duration::from_millis(500));
-    /// assert!(format!("{listener:?}").contains("timeout: 500ms"));
+    /// let listener = WebhookListener::builder("https://alerts.example.com/hooks/T0123/s3cr3t").build()?;
+    /// assert_eq!(listener.url(), "https://alerts.example.com/hooks/T0123/s3cr3t");
+    /// assert_eq!(listener.timeout(), Duration::from_secs(10));
+    /// assert!(listener.header_names().is_empty());
+    /// assert!(!listener.includes_registrations());
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
+    pub fn builder(url: impl Into<String>) -> WebhookListenerBuilder {
+        WebhookListenerBuilder {
+            url: url.into(),
+            headers: HeaderMap::new(),
+            timeout: DEFAULT_TIMEOUT,
+            client: None,
+            include_registrations: false,
+        }
+    }
+
+    /// The URL signals are posted to. It holds the webhook's secret if its URL does: unlike
+    /// `Debug`, which shows only its origin, this is the whole URL.
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The names of the headers sent with every request (their values stay hidden).
+    ///
+    /// ```
+    /// use fusebox_slack::WebhookListener;
+    /// use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+    ///
+    /// let listener = WebhookListener::builder("https://alerts.example.com/hooks")
+    ///     .header(AUTHORIZATION, HeaderValue::from_static("Bearer s3cr3t"))
+    ///     .header(HeaderName::from_static("x-team"), HeaderValue::from_static("payments"))
+    ///     .build()?;
+    /// assert_eq!(listener.header_names(), ["authorization", "x-team"]);
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
+    pub fn header_names(&self) -> Vec<&str> {
+        self.headers.keys().map(HeaderName::as_str).collect()
+    }
+
+    /// How long one request may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Whether registration signals are posted too.
+    pub fn includes_registrations(&self) -> bool {
+        self.include_registrations
+    }
+
+    async fn deliver(self, signal: Signal) -> Result<Handled, WebhookError> {
+        if signal.is_registration() && !self.include_registrations {
+            return Ok(Handled::Skipped);
+        }
+        let response = self
+            .client
+            .post(Url::clone(&self.url))
+            .header(CONTENT_TYPE, "application/json")
+            .headers(HeaderMap::clone(&self.headers))
+            .timeout(self.timeout)
+            .body(body(&signal).to_string())
+            .send()
+            .await
+            .map_err(|error| {
+                if error.is_timeout() {
+                    WebhookError::Timeout {
+                        after: self.timeout,
+                    }
+                } else {
+                    WebhookError::Transport(error.without_url())
+                }
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(Handled::Delivered)
+        } else {
+            Err(WebhookError::Status { status })
+        }
+    }
+}
+
+/// Configures and builds a [`WebhookListener`]; see [`WebhookListener::builder`].
+///
+/// The setters only record; [`build`](WebhookListenerBuilder::build) checks everything.
+#[must_use]
+pub struct WebhookListenerBuilder {
+    url: String,
+    headers: HeaderMap,
+    timeout: Duration,
+    client: Option<reqwest::Client>,
+    include_registrations: bool,
+}
+
+impl WebhookListenerBuilder {
+    /// Sends the header `name: value` with every request, replacing an earlier value of the
+    /// same name (including `Content-Type`). The value is marked sensitive and never shown.
+    ///
+    /// ```
+    /// use fusebox_slack::WebhookListener;
+    /// use http::header::{AUTHORIZATION, HeaderValue};
+    ///
+    /// let builder = WebhookListener::builder("https://alerts.example.com/hooks")
+    ///     .header(AUTHORIZATION, HeaderValue::from_static("Bearer s3cr3t"));
+    /// assert!(!format!("{builder:?}").contains("s3cr3t"));
+    /// ```
+    pub fn header(mut self, name: HeaderName, mut value: HeaderValue) -> Self {
+        value.set_sensitive(true);
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// How long one request may take before it fails with [`WebhookError::Timeout`]
+    /// (default 10 s, above zero).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox_slack::WebhookListener;
+    ///
+    /// let listener = WebhookListener::builder("http://127.0.0.1:9000/")
+    ///     .timeout(Duration::from_millis(500))
+    ///     .build()?;
+    /// assert_eq!(listener.timeout(), Duration::from_millis(500));
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -131,15 +212,15 @@ impl WebhookListener {
     /// ```
     /// use fusebox_slack::WebhookListener;
     ///
-    /// # fn main() -> Result<(), reqwest::Error> {
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = reqwest::Client::builder().no_proxy().build()?;
-    /// let listener = WebhookListener::new("http://127.0.0.1:9000/").client(client);
+    /// let listener = WebhookListener::builder("http://127.0.0.1:9000/").client(client).build()?;
     /// # let _ = listener;
     /// # Ok(())
     /// # }
     /// ```
     pub fn client(mut self, client: reqwest::Client) -> Self {
-        self.client = Ok(client);
+        self.client = Some(client);
         self
     }
 
@@ -149,39 +230,55 @@ impl WebhookListener {
     /// ```
     /// use fusebox_slack::WebhookListener;
     ///
-    /// let listener = WebhookListener::new("http://127.0.0.1:9000/").include_registrations(true);
-    /// assert!(format!("{listener:?}").contains("include_registrations: true"));
+    /// let listener = WebhookListener::builder("http://127.0.0.1:9000/")
+    ///     .include_registrations(true)
+    ///     .build()?;
+    /// assert!(listener.includes_registrations());
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
     /// ```
     pub fn include_registrations(mut self, include: bool) -> Self {
         self.include_registrations = include;
         self
     }
 
-    async fn deliver(self, signal: Signal) -> Result<(), WebhookError> {
-        if signal.is_registration() && !self.include_registrations {
-            return Ok(());
-        }
-        let client = self
-            .client
-            .as_ref()
-            .map_err(|reason| WebhookError::Client {
-                reason: reason.to_string(),
-            })?;
-        let response = client
-            .post(&*self.url)
-            .header(CONTENT_TYPE, "application/json")
-            .headers(HeaderMap::clone(&self.headers))
-            .timeout(self.timeout)
-            .body(body(&signal).to_string())
-            .send()
-            .await
-            .map_err(|error| WebhookError::Transport(error.without_url()))?;
-        let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(WebhookError::Status { status })
-        }
+    /// Checks the settings and builds the listener.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming `url` (not an absolute `http`/`https` URL) or
+    /// `timeout` (zero); [`ConfigError::Client`] when no client was given and the default one
+    /// cannot be created. The URL itself is never repeated: it may hold a secret.
+    ///
+    /// ```
+    /// use fusebox_slack::{ConfigError, WebhookListener};
+    ///
+    /// let err = WebhookListener::builder("alerts.example.com/hooks/s3cr3t").build().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "url is invalid (relative URL without a base); set it to the receiver's http:// or \
+    ///      https:// URL"
+    /// );
+    /// ```
+    pub fn build(self) -> Result<WebhookListener, ConfigError> {
+        Ok(WebhookListener {
+            url: Arc::new(http_url("url", &self.url)?),
+            timeout: config::timeout(self.timeout)?,
+            client: config::client(self.client)?,
+            headers: Arc::new(self.headers),
+            include_registrations: self.include_registrations,
+        })
+    }
+}
+
+impl fmt::Debug for WebhookListenerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<&str> = self.headers.keys().map(HeaderName::as_str).collect();
+        f.debug_struct("WebhookListenerBuilder")
+            .field("url", &redacted(&self.url))
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("include_registrations", &self.include_registrations)
+            .finish_non_exhaustive()
     }
 }
 
@@ -207,7 +304,7 @@ fn body(signal: &Signal) -> Value {
 }
 
 impl Service<Signal> for WebhookListener {
-    type Response = ();
+    type Response = Handled;
     type Error = WebhookError;
     type Future = ResponseFuture<WebhookError>;
 
@@ -222,10 +319,9 @@ impl Service<Signal> for WebhookListener {
 
 impl fmt::Debug for WebhookListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<&str> = self.headers.keys().map(HeaderName::as_str).collect();
         f.debug_struct("WebhookListener")
-            .field("url", &redacted(&self.url))
-            .field("headers", &headers)
+            .field("url", &redacted(self.url()))
+            .field("headers", &self.header_names())
             .field("timeout", &self.timeout)
             .field("include_registrations", &self.include_registrations)
             .finish_non_exhaustive()
@@ -262,14 +358,14 @@ pub enum WebhookError {
         /// The HTTP status.
         status: StatusCode,
     },
-    /// The listener's default HTTP client could not be created (its TLS backend failed to
-    /// initialise); pass one with [`WebhookListener::client`].
-    Client {
-        /// Why the client could not be created.
-        reason: String,
+    /// The receiver did not answer within the listener's
+    /// [`timeout`](WebhookListenerBuilder::timeout).
+    Timeout {
+        /// The timeout that ran out.
+        after: Duration,
     },
-    /// The request did not complete: invalid URL, connection refused, DNS, TLS or the
-    /// timeout. The cause, without the URL, is this error's [`source`](Error::source).
+    /// The request did not complete: connection refused, DNS or TLS. The cause, without the
+    /// URL, is this error's [`source`](Error::source).
     Transport(reqwest::Error),
 }
 
@@ -281,10 +377,10 @@ impl fmt::Display for WebhookError {
                 "the webhook answered HTTP {status}; check its URL, the headers it expects \
                  (such as Authorization) and the receiver's logs"
             ),
-            WebhookError::Client { reason } => write!(
+            WebhookError::Timeout { after } => write!(
                 f,
-                "could not create an HTTP client for the webhook ({reason}); pass one with \
-                 WebhookListener::client"
+                "the webhook did not answer within {after:?}, the listener's timeout; check \
+                 that the receiver is up, or raise the timeout"
             ),
             WebhookError::Transport(_) => f.write_str(
                 "could not deliver the signal to the webhook; check its URL, network access \
@@ -322,5 +418,31 @@ mod tests {
             "http://127.0.0.1:9000/…(redacted)"
         );
         assert_eq!(redacted("not a url"), "(invalid URL)");
+    }
+
+    #[test]
+    fn builder_debug_hides_header_values_and_the_url_path() {
+        let builder = WebhookListener::builder("https://hooks.example.com/T0/s3cr3t").header(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer t0k3n"),
+        );
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(!debug.contains("t0k3n"), "{debug}");
+        let debug = format!("{:?}", builder.build().unwrap());
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(!debug.contains("t0k3n"), "{debug}");
+    }
+
+    #[test]
+    fn timeouts_say_they_timed_out() {
+        assert_eq!(
+            WebhookError::Timeout {
+                after: Duration::from_secs(2)
+            }
+            .to_string(),
+            "the webhook did not answer within 2s, the listener's timeout; check that the \
+             receiver is up, or raise the timeout"
+        );
     }
 }

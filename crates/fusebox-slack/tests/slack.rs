@@ -15,11 +15,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use fusebox::Fusebox;
+use fusebox::listener::Handled;
 use fusebox_core::trip::failure_streak;
 use fusebox_core::{
     Cause, Circuit, ManualClock, Metrics, Outcome, Permit, Policy, Retry, Signal, State,
 };
-use fusebox_slack::{SlackError, SlackListener};
+use fusebox_slack::{SlackError, SlackListener, SlackListenerBuilder};
 use serde_json::{Value, json};
 use tower::{Service, ServiceBuilder, ServiceExt};
 
@@ -33,6 +34,7 @@ enum Reply {
     Error(&'static str),
     RateLimited(Option<&'static str>),
     ServerError,
+    ServerErrorWithCode(&'static str),
     NotJson,
     Hang,
 }
@@ -68,8 +70,12 @@ impl FakeSlack {
         format!("http://{}", self.addr)
     }
 
+    fn builder(&self) -> SlackListenerBuilder {
+        SlackListener::builder(TOKEN, CHANNEL).base_url(self.url())
+    }
+
     fn listener(&self) -> SlackListener {
-        SlackListener::new(TOKEN, CHANNEL).base_url(self.url())
+        self.builder().build().unwrap()
     }
 
     fn then(&self, replies: impl IntoIterator<Item = Reply>) {
@@ -144,6 +150,11 @@ async fn post_message(
             response
         }
         Reply::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+        Reply::ServerErrorWithCode(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({ "ok": false, "error": error })),
+        )
+            .into_response(),
         Reply::NotJson => "<html>maintenance</html>".into_response(),
         Reply::Hang => std::future::pending().await,
     }
@@ -204,7 +215,10 @@ fn signal(circuit: &str, from: State, to: State) -> Signal {
     }
 }
 
-async fn deliver(listener: &SlackListener, signals: Vec<Signal>) -> Vec<Result<(), SlackError>> {
+async fn deliver(
+    listener: &SlackListener,
+    signals: Vec<Signal>,
+) -> Vec<Result<Handled, SlackError>> {
     let mut results = Vec::new();
     for signal in signals {
         results.push(listener.clone().oneshot(signal).await);
@@ -240,9 +254,22 @@ async fn a_whole_incident_is_one_thread_with_the_recovery_broadcast() {
     );
 
     let listener = slack.listener();
-    for result in deliver(&listener, signals).await {
-        result.unwrap();
-    }
+    let handled: Vec<Handled> = deliver(&listener, signals)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        handled,
+        [
+            Handled::Skipped,
+            Handled::Delivered,
+            Handled::Delivered,
+            Handled::Delivered,
+            Handled::Delivered,
+            Handled::Delivered
+        ]
+    );
 
     assert_eq!(
         slack.posts(),
@@ -320,12 +347,37 @@ async fn a_whole_incident_is_one_thread_with_the_recovery_broadcast() {
 }
 
 #[tokio::test]
-async fn registrations_post_nothing() {
+async fn registrations_post_nothing_and_are_skipped() {
     let slack = FakeSlack::start().await;
     let mut registered = signal("payments", State::Closed, State::Closed);
     registered.cause = Cause::Registered;
-    slack.listener().oneshot(registered).await.unwrap();
+    let handled = slack.listener().oneshot(registered).await.unwrap();
+    assert_eq!(handled, Handled::Skipped);
     assert_eq!(slack.bodies(), Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn a_base_url_ending_in_api_posts_to_chat_post_message_once() {
+    let slack = FakeSlack::start().await;
+    for base in [
+        format!("{}/api", slack.url()),
+        format!("{}/api/", slack.url()),
+    ] {
+        let listener = SlackListener::builder(TOKEN, CHANNEL)
+            .base_url(base)
+            .build()
+            .unwrap();
+        assert_eq!(
+            listener.url(),
+            format!("{}/api/chat.postMessage", slack.url())
+        );
+        let handled = listener
+            .oneshot(signal("payments", State::Closed, State::Open))
+            .await
+            .unwrap();
+        assert_eq!(handled, Handled::Delivered);
+    }
+    assert_eq!(slack.bodies().len(), 2);
 }
 
 #[tokio::test]
@@ -464,7 +516,10 @@ async fn metrics_only_ends_the_thread() {
 #[tokio::test]
 async fn a_wrong_token_is_invalid_auth_with_a_fix_and_without_the_token() {
     let slack = FakeSlack::start().await;
-    let listener = SlackListener::new("xoxb-wrong-SECRET", CHANNEL).base_url(slack.url());
+    let listener = SlackListener::builder("xoxb-wrong-SECRET", CHANNEL)
+        .base_url(slack.url())
+        .build()
+        .unwrap();
     let error = listener
         .oneshot(signal("payments", State::Closed, State::Open))
         .await
@@ -551,7 +606,7 @@ async fn rate_limits_beyond_max_retries_give_up() {
     let slack = FakeSlack::start().await;
     slack.then([Reply::RateLimited(None); 3]);
     let started = tokio::time::Instant::now();
-    let listener = slack.listener().max_retries(2);
+    let listener = slack.builder().max_retries(2).build().unwrap();
     let error = listener
         .clone()
         .oneshot(signal("payments", State::Closed, State::Open))
@@ -571,18 +626,61 @@ async fn rate_limits_beyond_max_retries_give_up() {
 }
 
 #[tokio::test]
-async fn server_errors_without_a_slack_answer_are_http_errors() {
+async fn server_errors_say_slack_is_failing() {
     let slack = FakeSlack::start().await;
-    slack.then([Reply::ServerError]);
+    slack.then([
+        Reply::ServerError,
+        Reply::ServerErrorWithCode("fatal_error"),
+    ]);
+    let listener = slack.listener();
+    let results = deliver(
+        &listener,
+        vec![
+            signal("payments", State::Closed, State::Open),
+            signal("payments", State::Closed, State::Open),
+        ],
+    )
+    .await;
+    let errors: Vec<String> = results
+        .into_iter()
+        .map(|result| result.unwrap_err().to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "Slack is failing: it answered HTTP 500 Internal Server Error and the message was \
+             not posted; see https://slack-status.com, or the proxy in front of Slack if \
+             SLACK_API_URL names one",
+            "Slack is failing: it answered HTTP 500 Internal Server Error (fatal_error) and the \
+             message was not posted; see https://slack-status.com, or the proxy in front of \
+             Slack if SLACK_API_URL names one",
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slack_that_does_not_answer_in_time_is_a_timeout_that_says_so() {
+    let slack = FakeSlack::start().await;
+    slack.then([Reply::Hang]);
+    let started = tokio::time::Instant::now();
     let error = slack
-        .listener()
+        .builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
         .oneshot(signal("payments", State::Closed, State::Open))
         .await
         .unwrap_err();
     assert!(
-        matches!(error, SlackError::Http { status } if status == StatusCode::INTERNAL_SERVER_ERROR),
+        matches!(error, SlackError::Timeout { after } if after == Duration::from_secs(2)),
         "{error:?}"
     );
+    assert_eq!(
+        error.to_string(),
+        "Slack did not answer within 2s, the listener's timeout; Slack or the network to it is \
+         slow: see https://slack-status.com, or raise the timeout"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
 }
 
 #[tokio::test]
@@ -605,8 +703,10 @@ async fn an_unreachable_slack_is_a_transport_error() {
     let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = socket.local_addr().unwrap();
     drop(socket);
-    let error = SlackListener::new(TOKEN, CHANNEL)
+    let error = SlackListener::builder(TOKEN, CHANNEL)
         .base_url(format!("http://{addr}"))
+        .build()
+        .unwrap()
         .oneshot(signal("payments", State::Closed, State::Open))
         .await
         .unwrap_err();
@@ -697,7 +797,7 @@ async fn a_failed_recovery_post_still_ends_the_thread() {
     .await;
     assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
     assert!(
-        matches!(results[1], Err(SlackError::Http { .. })),
+        matches!(results[1], Err(SlackError::ServerError { .. })),
         "{results:?}"
     );
     assert_eq!(
@@ -741,7 +841,7 @@ async fn replaced_templates_change_the_words_and_colours() {
     templates.triggered.color = "#AA0000".into();
     templates.labels.circuit = "서킷".into();
     templates.labels.not_available = "없음".into();
-    let listener = slack.listener().templates(templates);
+    let listener = slack.builder().templates(templates).build().unwrap();
     listener
         .oneshot(signal("payments", State::Closed, State::Open))
         .await
@@ -759,7 +859,7 @@ async fn replaced_templates_change_the_words_and_colours() {
 
 #[test]
 fn debug_never_shows_the_token() {
-    let listener = SlackListener::new(TOKEN, CHANNEL);
+    let listener = SlackListener::builder(TOKEN, CHANNEL).build().unwrap();
     let debug = format!("{listener:?}");
     assert!(!debug.contains("1234"), "{debug}");
     assert!(!debug.contains("SECRET"), "{debug}");
@@ -803,9 +903,32 @@ async fn end_to_end_through_a_fusebox_listener_stack() {
     assert_eq!(listener.thread("payments"), None);
     let stats = &fusebox.listener_stats()[0];
     assert_eq!(
-        (stats.name.as_str(), stats.delivered, stats.failed),
-        ("slack", 2, 1),
-        "registration and trip delivered, the reset refused by Slack"
+        (
+            stats.name.as_str(),
+            stats.delivered,
+            stats.skipped,
+            stats.failed
+        ),
+        ("slack", 1, 1, 1),
+        "the trip delivered, the registration skipped, the reset refused by Slack"
     );
     fusebox.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_largest_timeout_and_retry_count_post_without_panicking() {
+    let slack = FakeSlack::start().await;
+    slack.then([Reply::RateLimited(Some("0")), Reply::Ok]);
+    let listener = slack
+        .builder()
+        .timeout(Duration::MAX)
+        .max_retries(u32::MAX)
+        .build()
+        .unwrap();
+    let handled = listener
+        .oneshot(signal("payments", State::Closed, State::Open))
+        .await
+        .unwrap();
+    assert_eq!(handled, Handled::Delivered);
+    assert_eq!(slack.bodies().len(), 2);
 }

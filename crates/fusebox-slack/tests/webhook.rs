@@ -12,6 +12,7 @@ use axum::extract::State as Shared;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::routing::post;
+use fusebox::listener::Handled;
 use fusebox_core::trip::failure_streak;
 use fusebox_core::{Circuit, ManualClock, Outcome, Permit, Policy, Retry, Signal, State};
 use fusebox_slack::{WebhookError, WebhookListener};
@@ -103,8 +104,9 @@ fn tripped_circuit_signals() -> Vec<Signal> {
 async fn a_tripped_signal_is_posted_as_documented_json() {
     let receiver = Receiver::start().await;
     let signals = tripped_circuit_signals();
-    let listener = WebhookListener::new(receiver.url());
-    listener.oneshot(signals[1].clone()).await.unwrap();
+    let listener = WebhookListener::builder(receiver.url()).build().unwrap();
+    let handled = listener.oneshot(signals[1].clone()).await.unwrap();
+    assert_eq!(handled, Handled::Delivered);
 
     let requests = receiver.requests();
     assert_eq!(requests.len(), 1);
@@ -135,7 +137,7 @@ async fn a_tripped_signal_is_posted_as_documented_json() {
 async fn configured_headers_are_sent_with_every_request() {
     let receiver = Receiver::start().await;
     let signals = tripped_circuit_signals();
-    let listener = WebhookListener::new(receiver.url())
+    let listener = WebhookListener::builder(receiver.url())
         .header(AUTHORIZATION, HeaderValue::from_static("Bearer s3cr3t"))
         .header(
             HeaderName::from_static("x-team"),
@@ -144,7 +146,9 @@ async fn configured_headers_are_sent_with_every_request() {
         .header(
             HeaderName::from_static("x-team"),
             HeaderValue::from_static("checkout"),
-        );
+        )
+        .build()
+        .unwrap();
     assert!(!format!("{listener:?}").contains("s3cr3t"));
     for _ in 0..2 {
         listener.clone().oneshot(signals[1].clone()).await.unwrap();
@@ -163,7 +167,9 @@ async fn configured_headers_are_sent_with_every_request() {
 async fn statuses_outside_2xx_are_errors() {
     let receiver = Receiver::start().await;
     receiver.answer(StatusCode::SERVICE_UNAVAILABLE);
-    let error = WebhookListener::new(receiver.url())
+    let error = WebhookListener::builder(receiver.url())
+        .build()
+        .unwrap()
         .oneshot(tripped_circuit_signals()[1].clone())
         .await
         .unwrap_err();
@@ -185,17 +191,23 @@ async fn registrations_are_skipped_unless_asked_for() {
     let registered = tripped_circuit_signals()[0].clone();
     assert!(registered.is_registration());
 
-    WebhookListener::new(receiver.url())
+    let handled = WebhookListener::builder(receiver.url())
+        .build()
+        .unwrap()
         .oneshot(registered.clone())
         .await
         .unwrap();
+    assert_eq!(handled, Handled::Skipped);
     assert_eq!(receiver.requests().len(), 0);
 
-    WebhookListener::new(receiver.url())
+    let handled = WebhookListener::builder(receiver.url())
         .include_registrations(true)
+        .build()
+        .unwrap()
         .oneshot(registered)
         .await
         .unwrap();
+    assert_eq!(handled, Handled::Delivered);
     let requests = receiver.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(
@@ -224,7 +236,9 @@ async fn unreachable_receivers_are_transport_errors_without_the_url() {
     let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = socket.local_addr().unwrap();
     drop(socket);
-    let error = WebhookListener::new(format!("http://{addr}/hooks/T0/s3cr3t"))
+    let error = WebhookListener::builder(format!("http://{addr}/hooks/T0/s3cr3t"))
+        .build()
+        .unwrap()
         .oneshot(tripped_circuit_signals()[1].clone())
         .await
         .unwrap_err();
@@ -253,14 +267,67 @@ async fn slow_receivers_fail_after_the_timeout() {
     let app = Router::new().route("/", post(std::future::pending::<StatusCode>));
     tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
     let started = tokio::time::Instant::now();
-    let error = WebhookListener::new(format!("http://{addr}/"))
+    let error = WebhookListener::builder(format!("http://{addr}/"))
         .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
         .oneshot(tripped_circuit_signals()[1].clone())
         .await
         .unwrap_err();
-    match &error {
-        WebhookError::Transport(error) => assert!(error.is_timeout(), "{error:?}"),
-        other => panic!("expected a timeout, got {other:?}"),
-    }
+    assert!(
+        matches!(error, WebhookError::Timeout { after } if after == Duration::from_secs(2)),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the webhook did not answer within 2s, the listener's timeout; check that the \
+         receiver is up, or raise the timeout"
+    );
     assert_eq!(started.elapsed(), Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_bad_url_is_refused_when_building_without_repeating_it() {
+    for url in [
+        "alerts.example.com/hooks/s3cr3t",
+        "ftp://alerts.example.com/s3cr3t",
+    ] {
+        let error = WebhookListener::builder(url).build().unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("url is invalid ("), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn registrations_count_as_skipped_in_a_fusebox() {
+    let receiver = Receiver::start().await;
+    let fusebox = fusebox::Fusebox::builder()
+        .clock(ManualClock::new())
+        .listener(
+            "webhook",
+            WebhookListener::builder(receiver.url()).build().unwrap(),
+        )
+        .build()
+        .unwrap();
+    let payments = fusebox.circuit("payments");
+    assert!(payments.force_open());
+    fusebox.flush(Duration::from_secs(5)).await.unwrap();
+    let stats = &fusebox.listener_stats()[0];
+    assert_eq!((stats.delivered, stats.skipped, stats.failed), (1, 1, 0));
+    assert_eq!(receiver.requests().len(), 1);
+    fusebox.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_largest_timeout_posts_without_panicking() {
+    let receiver = Receiver::start().await;
+    let handled = WebhookListener::builder(receiver.url())
+        .timeout(Duration::MAX)
+        .build()
+        .unwrap()
+        .oneshot(tripped_circuit_signals()[1].clone())
+        .await
+        .unwrap();
+    assert_eq!(handled, Handled::Delivered);
 }

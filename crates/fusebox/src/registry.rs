@@ -134,7 +134,8 @@ impl FuseboxBuilder {
     /// Builds the registry and starts the listeners' worker tasks.
     ///
     /// # Errors
-    /// With listeners, this must run inside a tokio runtime; a queue capacity of 0 is invalid.
+    /// With listeners, this must run inside a tokio runtime; a queue capacity of 0, or above
+    /// `tokio::sync::Semaphore::MAX_PERMITS`, is [`BuildError`] naming `queue_capacity`.
     pub fn build(self) -> Result<Fusebox, BuildError> {
         Ok(Fusebox {
             inner: Arc::new(Inner {

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
-use fusebox::listener::{BuildError, ListenerStack, ListenerStats, LogListener};
+use fusebox::Fusebox;
+use fusebox::listener::{BuildError, Handled, ListenerStack, ListenerStats, LogListener};
 use fusebox_core::{Cause, Metrics, Signal, State};
 use tokio::sync::Notify;
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
@@ -34,6 +35,15 @@ fn signal(circuit: &str, from: State, to: State, cause: Cause) -> Signal {
         cause,
         metrics: Metrics::default(),
     }
+}
+
+/// Circuit `db` registered, then opened by hand, then probing.
+fn registration_trip_and_probe() -> [Signal; 3] {
+    [
+        signal("db", State::Closed, State::Closed, Cause::Registered),
+        signal("db", State::Closed, State::Open, Cause::Manual),
+        signal("db", State::Open, State::HalfOpen, Cause::Probe),
+    ]
 }
 
 /// Signal number `n`, for checking order: its circuit is named `c<n>`.
@@ -82,17 +92,21 @@ fn stuck(
     })
 }
 
+type Counted = (String, u64, u64, u64, u64, u64, u64);
+
 fn stats(
     name: &str,
     delivered: u64,
+    skipped: u64,
     dropped: u64,
     failed: u64,
     panicked: u64,
     queued: u64,
-) -> (String, u64, u64, u64, u64, u64) {
+) -> Counted {
     (
         name.to_owned(),
         delivered,
+        skipped,
         dropped,
         failed,
         panicked,
@@ -100,13 +114,14 @@ fn stats(
     )
 }
 
-fn counters(stats: &[ListenerStats]) -> Vec<(String, u64, u64, u64, u64, u64)> {
+fn counters(stats: &[ListenerStats]) -> Vec<Counted> {
     stats
         .iter()
         .map(|s| {
             (
                 s.name.clone(),
                 s.delivered,
+                s.skipped,
                 s.dropped,
                 s.failed,
                 s.panicked,
@@ -149,13 +164,13 @@ impl Capture {
         (capture, guard)
     }
 
-    /// The events from fusebox (and the test targets), oldest first.
+    /// The events from fusebox, oldest first.
     fn events(&self) -> Vec<Captured> {
         self.0
             .lock()
             .unwrap()
             .iter()
-            .filter(|e| e.target.starts_with("fusebox") || e.target.starts_with("myapp"))
+            .filter(|e| e.target.starts_with("fusebox"))
             .cloned()
             .collect()
     }
@@ -238,14 +253,14 @@ async fn send_never_waits_for_a_stuck_listener_and_counts_overflow_exactly() {
     assert!(elapsed < Duration::from_millis(100), "{elapsed:?}");
     assert_eq!(
         counters(&stack.stats()),
-        [stats("stuck", 0, 9_996, 0, 0, 4)]
+        [stats("stuck", 0, 0, 9_996, 0, 0, 4)]
     );
 
     // The worker takes the first signal and hangs on it; nothing else changes.
     called.notified().await;
     assert_eq!(
         counters(&stack.stats()),
-        [stats("stuck", 0, 9_996, 0, 0, 4)]
+        [stats("stuck", 0, 0, 9_996, 0, 0, 4)]
     );
 }
 
@@ -269,7 +284,7 @@ async fn send_never_waits_for_a_stuck_listener_on_a_multi_thread_runtime() {
     assert!(elapsed < Duration::from_millis(100), "{elapsed:?}");
     assert_eq!(
         counters(&stack.stats()),
-        [stats("stuck", 0, 10_000 - 4 - 1, 0, 0, 5)]
+        [stats("stuck", 0, 0, 10_000 - 4 - 1, 0, 0, 5)]
     );
 }
 
@@ -305,7 +320,7 @@ fn send_works_from_a_thread_outside_the_runtime_while_holding_a_lock() {
     assert_eq!(*seen.lock().unwrap(), names(0..10));
     assert_eq!(
         counters(&stack.stats()),
-        [stats("recorder", 10, 0, 0, 0, 0)]
+        [stats("recorder", 10, 0, 0, 0, 0, 0)]
     );
 }
 
@@ -333,8 +348,8 @@ async fn each_listener_receives_1000_signals_in_the_order_they_were_sent() {
     assert_eq!(
         counters(&stack.stats()),
         [
-            stats("first", 1000, 0, 0, 0, 0),
-            stats("second", 1000, 0, 0, 0, 0)
+            stats("first", 1000, 0, 0, 0, 0, 0),
+            stats("second", 1000, 0, 0, 0, 0, 0)
         ]
     );
 }
@@ -436,11 +451,11 @@ async fn panicking_listeners_do_not_disturb_their_neighbours() {
         counters(&stack.stats()),
         [
             // 0, 3, …, 99: 34 panics.
-            stats("in_call", 66, 0, 0, 34, 0),
-            stats("recorder", 100, 0, 0, 0, 0),
+            stats("in_call", 66, 0, 0, 0, 34, 0),
+            stats("recorder", 100, 0, 0, 0, 0, 0),
             // 0, 4, …, 96: 25 panics.
-            stats("in_future", 75, 0, 0, 25, 0),
-            stats("in_poll_ready", 99, 0, 0, 1, 0),
+            stats("in_future", 75, 0, 0, 0, 25, 0),
+            stats("in_poll_ready", 99, 0, 0, 0, 1, 0),
         ]
     );
 }
@@ -474,7 +489,10 @@ async fn listener_errors_are_counted_and_logged_on_the_listener_target() {
     }
     stack.flush(Duration::from_secs(5)).await.unwrap();
 
-    assert_eq!(counters(&stack.stats()), [stats("webhook", 2, 0, 2, 0, 0)]);
+    assert_eq!(
+        counters(&stack.stats()),
+        [stats("webhook", 2, 0, 0, 2, 0, 0)]
+    );
     let failure = |n: usize| {
         captured(
             "fusebox::listener",
@@ -551,7 +569,7 @@ async fn listener_panics_are_logged_with_the_panic_message() {
             ],
         )]
     );
-    assert_eq!(counters(&stack.stats()), [stats("slack", 0, 0, 0, 1, 0)]);
+    assert_eq!(counters(&stack.stats()), [stats("slack", 0, 0, 0, 0, 1, 0)]);
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -570,21 +588,102 @@ async fn dropped_signals_are_reported_when_the_listener_catches_up() {
     stack.flush(Duration::from_secs(5)).await.unwrap();
 
     assert_eq!(*seen.lock().unwrap(), names(0..1));
-    assert_eq!(counters(&stack.stats()), [stats("recorder", 1, 2, 0, 0, 0)]);
+    assert_eq!(
+        counters(&stack.stats()),
+        [stats("recorder", 1, 0, 2, 0, 0, 0)]
+    );
+    assert_eq!(capture.events(), [drop_warning("recorder", 2)]);
+}
+
+fn drop_warning(listener: &str, dropped: u64) -> Captured {
+    captured(
+        "fusebox::listener",
+        Level::WARN,
+        &[
+            (
+                "message",
+                "listener queue was full; the newest signals were dropped",
+            ),
+            ("listener", listener),
+            ("dropped", &dropped.to_string()),
+        ],
+    )
+}
+
+/// Lets every task that is ready run.
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A stack whose one listener, `stuck`, hangs on signal 0 while signal 1 fills its queue of
+/// one: every further signal is dropped.
+async fn stuck_with_a_full_queue() -> ListenerStack {
+    let called = Arc::new(Notify::new());
+    let stack = ListenerStack::builder()
+        .queue_capacity(1)
+        .listener("stuck", stuck(Arc::clone(&called)))
+        .build()
+        .unwrap();
+    stack.send(numbered(0));
+    called.notified().await;
+    stack.send(numbered(1));
+    stack
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_hung_listener_warns_at_the_first_drop_then_at_most_every_ten_seconds() {
+    let (capture, _guard) = Capture::install();
+    let stack = stuck_with_a_full_queue().await;
+    assert_eq!(capture.events(), []);
+
+    stack.send(numbered(2));
+    settle().await;
+    assert_eq!(capture.events(), [drop_warning("stuck", 1)]);
+
+    // Drops during the next ten seconds are summed up in one warning when they are over.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    stack.send(numbered(3));
+    stack.send(numbered(4));
+    tokio::time::sleep(Duration::from_millis(5_999)).await;
+    settle().await;
+    assert_eq!(capture.events(), [drop_warning("stuck", 1)]);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    settle().await;
     assert_eq!(
         capture.events(),
-        [captured(
-            "fusebox::listener",
-            Level::WARN,
-            &[
-                (
-                    "message",
-                    "listener queue was full; the newest signals were dropped"
-                ),
-                ("listener", "recorder"),
-                ("dropped", "2"),
-            ],
-        )]
+        [drop_warning("stuck", 1), drop_warning("stuck", 2)]
+    );
+
+    // A drop long after the last warning is reported at once again.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    stack.send(numbered(5));
+    settle().await;
+    assert_eq!(
+        capture.events(),
+        [
+            drop_warning("stuck", 1),
+            drop_warning("stuck", 2),
+            drop_warning("stuck", 1)
+        ]
+    );
+    assert_eq!(counters(&stack.stats()), [stats("stuck", 0, 0, 4, 0, 0, 2)]);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn drops_not_yet_warned_about_are_warned_about_at_shutdown() {
+    let (capture, _guard) = Capture::install();
+    let stack = stuck_with_a_full_queue().await;
+    stack.send(numbered(2));
+    settle().await;
+    stack.send(numbered(3));
+    stack.send(numbered(4));
+    stack.send(numbered(5));
+    let _ = stack.shutdown(Duration::from_millis(10)).await;
+    assert_eq!(
+        capture.events(),
+        [drop_warning("stuck", 1), drop_warning("stuck", 3)]
     );
 }
 
@@ -626,7 +725,10 @@ async fn a_timeout_turns_a_hanging_listener_into_a_counted_logged_failure() {
 
     assert_eq!(started.elapsed(), Duration::from_secs(2));
     assert_eq!(*seen.lock().unwrap(), ["after", "later"]);
-    assert_eq!(counters(&stack.stats()), [stats("webhook", 2, 0, 1, 0, 0)]);
+    assert_eq!(
+        counters(&stack.stats()),
+        [stats("webhook", 2, 0, 0, 1, 0, 0)]
+    );
     assert_eq!(
         capture.events(),
         [captured(
@@ -641,6 +743,31 @@ async fn a_timeout_turns_a_hanging_listener_into_a_counted_logged_failure() {
             ],
         )]
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn skipped_answers_are_counted_as_skipped_through_middleware() {
+    let opens_only = service_fn(|signal: Signal| async move {
+        Ok::<_, Infallible>(if signal.to == State::Open {
+            Handled::Delivered
+        } else {
+            Handled::Skipped
+        })
+    });
+    let stack = ListenerStack::builder()
+        .listener(
+            "opens",
+            ServiceBuilder::new()
+                .timeout(Duration::from_secs(1))
+                .service(opens_only),
+        )
+        .build()
+        .unwrap();
+    for signal in registration_trip_and_probe() {
+        stack.send(signal);
+    }
+    stack.flush(Duration::from_secs(1)).await.unwrap();
+    assert_eq!(counters(&stack.stats()), [stats("opens", 1, 2, 0, 0, 0, 0)]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -670,8 +797,8 @@ async fn flush_times_out_naming_only_the_listeners_still_behind() {
     assert_eq!(
         counters(&stack.stats()),
         [
-            stats("recorder", 3, 0, 0, 0, 0),
-            stats("stuck", 0, 0, 0, 0, 3)
+            stats("recorder", 3, 0, 0, 0, 0, 0),
+            stats("stuck", 0, 0, 0, 0, 0, 3)
         ]
     );
 }
@@ -719,7 +846,7 @@ async fn shutdown_delivers_what_was_queued_and_drops_what_comes_after() {
 
     stack.send(numbered(5));
     stack.clone().send(numbered(6));
-    assert_eq!(counters(&stack.stats()), [stats("slow", 5, 2, 0, 0, 0)]);
+    assert_eq!(counters(&stack.stats()), [stats("slow", 5, 0, 2, 0, 0, 0)]);
     // Again: nothing left to do.
     stack.shutdown(Duration::from_secs(1)).await.unwrap();
     stack.flush(Duration::from_secs(1)).await.unwrap();
@@ -751,11 +878,27 @@ async fn shutdown_gives_up_on_a_stuck_listener_and_counts_its_backlog_as_dropped
     assert_eq!(
         counters(&stack.stats()),
         [
-            stats("stuck", 0, 3, 0, 0, 0),
-            stats("recorder", 3, 0, 0, 0, 0)
+            stats("stuck", 0, 0, 3, 0, 0, 0),
+            stats("recorder", 3, 0, 0, 0, 0, 0)
         ]
     );
     stack.flush(Duration::from_millis(100)).await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_listener_finishing_as_shutdown_gives_up_has_its_signal_counted_delivered() {
+    let slow = service_fn(|_: Signal| async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok::<_, Infallible>(())
+    });
+    let stack = ListenerStack::builder()
+        .listener("slow", slow)
+        .build()
+        .unwrap();
+    stack.send(numbered(0));
+    // The listener finishes at the very instant the shutdown timeout runs out.
+    let _ = stack.shutdown(Duration::from_millis(100)).await;
+    assert_eq!(counters(&stack.stats()), [stats("slow", 1, 0, 0, 0, 0, 0)]);
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -801,15 +944,58 @@ fn a_queue_capacity_of_zero_is_refused() {
     assert_eq!(err, BuildError::ZeroCapacity);
     assert_eq!(
         err.to_string(),
-        "the listener queue capacity must be at least 1 (the default is 1024)"
+        "queue_capacity must be at least 1 (the default is 1024)"
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_queue_capacity_beyond_what_tokio_can_hold_is_a_build_error_naming_the_field() {
+    let max = tokio::sync::Semaphore::MAX_PERMITS;
+    for capacity in [max + 1, usize::MAX] {
+        let err = ListenerStack::builder()
+            .queue_capacity(capacity)
+            .listener("log", LogListener::new())
+            .build()
+            .unwrap_err();
+        assert_eq!(err, BuildError::CapacityTooLarge { capacity, max });
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "queue_capacity {capacity} is more than a tokio channel can hold; use at most \
+                 {max} (the default is 1024; a queue only fills while its listener is behind)"
+            )
+        );
+        let err = Fusebox::builder()
+            .queue_capacity(capacity)
+            .listener("log", LogListener::new())
+            .build()
+            .unwrap_err();
+        assert_eq!(err, BuildError::CapacityTooLarge { capacity, max });
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_largest_queue_capacity_builds_and_delivers() {
+    let (recorder, seen) = recorder();
+    let stack = ListenerStack::builder()
+        .queue_capacity(tokio::sync::Semaphore::MAX_PERMITS)
+        .listener("recorder", recorder)
+        .build()
+        .unwrap();
+    assert_eq!(stack.queue_capacity(), tokio::sync::Semaphore::MAX_PERMITS);
+    for n in 0..3 {
+        stack.send(numbered(n));
+    }
+    stack.flush(Duration::MAX).await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), names(0..3));
+    stack.shutdown(Duration::MAX).await.unwrap();
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn two_listeners_with_one_name_are_refused() {
     let err = ListenerStack::builder()
         .listener("log", LogListener::new())
-        .listener("log", LogListener::new().target("myapp"))
+        .listener("log", LogListener::new())
         .build()
         .unwrap_err();
     assert_eq!(err, BuildError::DuplicateName("log".to_owned()));
@@ -821,10 +1007,7 @@ fn a_stack_without_listeners_needs_no_runtime() {
     stack.send(numbered(0));
     assert_eq!(stack.stats(), []);
     ListenerStack::default().send(numbered(0));
-    assert_eq!(
-        format!("{stack:?}"),
-        "ListenerStack { listeners: [], queue_capacity: 8, closed: false }"
-    );
+    assert_eq!(stack.queue_capacity(), 8);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -865,8 +1048,8 @@ fn log_event(
     }
 }
 
-async fn log(listener: &LogListener, signal: Signal) {
-    listener.clone().oneshot(signal).await.unwrap();
+async fn log(listener: &LogListener, signal: Signal) -> Handled {
+    listener.clone().oneshot(signal).await.unwrap()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -1035,96 +1218,68 @@ async fn log_listener_levels_can_be_overridden_per_target_state() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn log_listener_target_is_configurable() {
+async fn log_listener_skips_registrations() {
     let (capture, _guard) = Capture::install();
-    let listener = LogListener::new().target("myapp::breakers");
+    let handled = log(
+        &LogListener::new(),
+        signal("db", State::Closed, State::Closed, Cause::Registered),
+    )
+    .await;
+    assert_eq!(handled, Handled::Skipped);
+    assert_eq!(capture.events(), []);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn log_listener_events_are_selected_by_a_filter_on_the_fusebox_target() {
+    let capture = Capture::default();
+    let filter = Targets::new().with_target("fusebox", Level::WARN);
+    let subscriber = tracing_subscriber::registry().with(capture.clone().with_filter(filter));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let listener = LogListener::new();
     log(
         &listener,
-        signal(
-            "db",
-            State::HalfOpen,
-            State::Open,
-            Cause::Reopened {
-                rule: "failure_rate(0.5)".into(),
-            },
-        ),
+        signal("db", State::Closed, State::Open, Cause::Manual),
+    )
+    .await;
+    log(
+        &listener,
+        signal("db", State::Open, State::HalfOpen, Cause::Probe),
     )
     .await;
     assert_eq!(
         capture.events(),
         [log_event(
-            "myapp::breakers",
+            "fusebox",
             Level::WARN,
             "db",
-            State::HalfOpen,
+            State::Closed,
             State::Open,
-            "reopened"
+            "manual"
         )]
     );
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn log_listener_ignores_registrations() {
+async fn log_listener_levels_cover_every_tracing_level() {
     let (capture, _guard) = Capture::install();
-    log(
-        &LogListener::new(),
-        signal("db", State::Closed, State::Closed, Cause::Registered),
-    )
-    .await;
-    assert_eq!(capture.events(), []);
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn log_listener_targets_work_with_target_filters() {
-    let capture = Capture::default();
-    let filter = Targets::new()
-        .with_target("myapp::quiet", Level::WARN)
-        .with_target("myapp::loud", Level::TRACE);
-    let subscriber = tracing_subscriber::registry().with(capture.clone().with_filter(filter));
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    for target in ["myapp::quiet", "myapp::loud", "myapp::unlisted"] {
-        let listener = LogListener::new().target(target);
+    let levels = [
+        Level::ERROR,
+        Level::WARN,
+        Level::INFO,
+        Level::DEBUG,
+        Level::TRACE,
+    ];
+    for level in levels {
+        let listener = LogListener::new().level(State::Disabled, level);
         log(
             &listener,
-            signal("db", State::Closed, State::Open, Cause::Manual),
-        )
-        .await;
-        log(
-            &listener,
-            signal("db", State::Open, State::HalfOpen, Cause::Probe),
+            signal("db", State::Closed, State::Disabled, Cause::Manual),
         )
         .await;
     }
-    assert_eq!(
-        capture.events(),
-        [
-            log_event(
-                "myapp::quiet",
-                Level::WARN,
-                "db",
-                State::Closed,
-                State::Open,
-                "manual"
-            ),
-            log_event(
-                "myapp::loud",
-                Level::WARN,
-                "db",
-                State::Closed,
-                State::Open,
-                "manual"
-            ),
-            log_event(
-                "myapp::loud",
-                Level::INFO,
-                "db",
-                State::Open,
-                State::HalfOpen,
-                "probe"
-            ),
-        ]
-    );
+    let logged: Vec<Level> = capture.events().iter().map(|e| e.level).collect();
+    assert_eq!(logged, levels);
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -1156,14 +1311,9 @@ async fn log_listener_in_a_stack_logs_every_transition_in_order() {
         .listener("log", LogListener::new())
         .build()
         .unwrap();
-    stack.send(signal(
-        "db",
-        State::Closed,
-        State::Closed,
-        Cause::Registered,
-    ));
-    stack.send(signal("db", State::Closed, State::Open, Cause::Manual));
-    stack.send(signal("db", State::Open, State::HalfOpen, Cause::Probe));
+    for signal in registration_trip_and_probe() {
+        stack.send(signal);
+    }
     stack.shutdown(Duration::from_secs(1)).await.unwrap();
 
     assert_eq!(
@@ -1187,6 +1337,6 @@ async fn log_listener_in_a_stack_logs_every_transition_in_order() {
             ),
         ]
     );
-    // The registration was delivered to the listener, which chose not to log it.
-    assert_eq!(counters(&stack.stats()), [stats("log", 3, 0, 0, 0, 0)]);
+    // The registration reached the listener, which skipped it.
+    assert_eq!(counters(&stack.stats()), [stats("log", 2, 1, 0, 0, 0, 0)]);
 }

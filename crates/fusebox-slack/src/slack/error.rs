@@ -1,7 +1,6 @@
-//! What posting to Slack can fail with ([`SlackError`]) and what reading the configuration
-//! from the environment can fail with ([`ConfigError`]).
-//!
-//! Every message says what to do about it. None of them contains the token.
+//! [`SlackError`]: why a message did not reach Slack. Every message says what to do about
+//! it; none contains the token. What the configuration can get wrong is found at
+//! construction time instead ([`ConfigError`](crate::ConfigError)).
 
 use std::error::Error;
 use std::fmt;
@@ -38,8 +37,15 @@ pub enum SlackError {
         /// The wait Slack asked for in its last answer (`Retry-After`).
         retry_after: Duration,
     },
-    /// Slack answered with an error status and no Slack error code, as when it or a proxy in
-    /// front of it fails.
+    /// Slack answered with a 5xx status: it, or a proxy in front of it, is failing.
+    ServerError {
+        /// The HTTP status.
+        status: StatusCode,
+        /// Slack's error code, when the answer carried one.
+        error: Option<String>,
+    },
+    /// Slack answered with another error status and no Slack error code, as a server that is
+    /// not Slack's API does.
     Http {
         /// The HTTP status.
         status: StatusCode,
@@ -51,17 +57,14 @@ pub enum SlackError {
         /// What was wrong with the body.
         reason: String,
     },
-    /// The token cannot be sent in an HTTP header (it contains a line break or another
-    /// control character).
-    InvalidToken,
-    /// The listener's default HTTP client could not be created (its TLS backend failed to
-    /// initialise); pass one with [`SlackListener::client`](crate::SlackListener::client).
-    Client {
-        /// Why the client could not be created.
-        reason: String,
+    /// Slack did not answer within the listener's
+    /// [`timeout`](crate::SlackListenerBuilder::timeout).
+    Timeout {
+        /// The timeout that ran out.
+        after: Duration,
     },
-    /// The request did not complete: connection refused, DNS, TLS or the request timeout.
-    /// The cause is this error's [`source`](Error::source).
+    /// The request did not complete: connection refused, DNS or TLS. The cause is this
+    /// error's [`source`](Error::source).
     Transport(reqwest::Error),
 }
 
@@ -80,23 +83,25 @@ impl SlackError {
         SlackError::Api { error, hint }
     }
 
-    /// Slack's error code, for [`SlackError::Api`].
+    /// Slack's error code, for [`SlackError::Api`] and [`SlackError::ServerError`].
     ///
     /// ```
     /// use fusebox_slack::SlackError;
+    /// use std::time::Duration;
     ///
     /// assert_eq!(SlackError::api("channel_not_found").api_error(), Some("channel_not_found"));
-    /// assert_eq!(SlackError::InvalidToken.api_error(), None);
+    /// assert_eq!(SlackError::Timeout { after: Duration::from_secs(10) }.api_error(), None);
     /// ```
     pub fn api_error(&self) -> Option<&str> {
         match self {
             SlackError::Api { error, .. } => Some(error),
+            SlackError::ServerError { error, .. } => error.as_deref(),
             _ => None,
         }
     }
 }
 
-/// How to fix the error codes a misconfiguration causes (fluxgate's troubleshooting list).
+/// How to fix the error codes a misconfiguration causes.
 fn hint(error: &str) -> Option<&'static str> {
     Some(match error {
         "invalid_auth" | "not_authed" | "token_revoked" | "token_expired" | "account_inactive" => {
@@ -113,6 +118,10 @@ fn hint(error: &str) -> Option<&'static str> {
              to private channels)"
         }
         "missing_scope" => "add the chat:write scope to the bot token and reinstall the app",
+        "unknown_method" => {
+            "the URL does not lead to chat.postMessage: check that SLACK_API_URL is the base \
+             URL of a Slack-compatible API, such as https://slack.com"
+        }
         _ => return None,
     })
 }
@@ -139,24 +148,30 @@ impl fmt::Display for SlackError {
                  channel: rate-limit the listener or give busy circuits their own channel",
                 retry_after.as_secs()
             ),
+            SlackError::ServerError { status, error } => {
+                write!(f, "Slack is failing: it answered HTTP {status}")?;
+                if let Some(error) = error {
+                    write!(f, " ({error})")?;
+                }
+                f.write_str(
+                    " and the message was not posted; see https://slack-status.com, or the \
+                     proxy in front of Slack if SLACK_API_URL names one",
+                )
+            }
             SlackError::Http { status } => write!(
                 f,
-                "Slack answered HTTP {status} without a Slack error; Slack or a proxy in front \
-                 of it is failing (see https://slack-status.com, and check SLACK_API_URL)"
+                "Slack answered HTTP {status} without a Slack error; check that SLACK_API_URL \
+                 points at a Slack-compatible API"
             ),
             SlackError::InvalidResponse { status, reason } => write!(
                 f,
                 "Slack answered HTTP {status} but not with a chat.postMessage response \
                  ({reason}); check that SLACK_API_URL points at a Slack-compatible API"
             ),
-            SlackError::InvalidToken => f.write_str(
-                "the Slack token cannot be sent in an HTTP header; check SLACK_BOT_TOKEN for \
-                 line breaks or other stray characters",
-            ),
-            SlackError::Client { reason } => write!(
+            SlackError::Timeout { after } => write!(
                 f,
-                "could not create an HTTP client for Slack ({reason}); pass one with \
-                 SlackListener::client"
+                "Slack did not answer within {after:?}, the listener's timeout; Slack or the \
+                 network to it is slow: see https://slack-status.com, or raise the timeout"
             ),
             SlackError::Transport(_) => f.write_str(
                 "could not reach Slack; check network access, proxies and SLACK_API_URL",
@@ -171,66 +186,6 @@ impl Error for SlackError {
             SlackError::Transport(error) => Some(error),
             _ => None,
         }
-    }
-}
-
-/// Why [`SlackListener::from_env`](crate::SlackListener::from_env) could not build a listener.
-///
-/// ```
-/// use fusebox_slack::ConfigError;
-///
-/// let error = ConfigError::Missing { variable: "SLACK_CHANNEL_ID" };
-/// assert_eq!(
-///     error.to_string(),
-///     "SLACK_CHANNEL_ID is not set; set it to the ID of the channel to post to \
-///      (C…, at the bottom of the channel details)"
-/// );
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The variable is not set, or is empty.
-    Missing {
-        /// The variable's name.
-        variable: &'static str,
-    },
-    /// The variable is set but its value cannot be used.
-    Invalid {
-        /// The variable's name.
-        variable: &'static str,
-        /// What is wrong with the value (never the value itself).
-        reason: String,
-    },
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::Missing { variable } => {
-                write!(f, "{variable} is not set; set it to {}", expected(variable))
-            }
-            ConfigError::Invalid { variable, reason } => {
-                write!(
-                    f,
-                    "{variable} is invalid ({reason}); set it to {}",
-                    expected(variable)
-                )
-            }
-        }
-    }
-}
-
-impl Error for ConfigError {}
-
-fn expected(variable: &str) -> &'static str {
-    match variable {
-        "SLACK_BOT_TOKEN" => {
-            "the Bot User OAuth Token of your Slack app (xoxb-…, under OAuth & Permissions)"
-        }
-        "SLACK_CHANNEL_ID" => {
-            "the ID of the channel to post to (C…, at the bottom of the channel details)"
-        }
-        _ => "the base URL of a Slack-compatible API, such as https://slack.com",
     }
 }
 
@@ -251,6 +206,12 @@ mod tests {
             "Slack refused the message: channel_not_found; check that SLACK_CHANNEL_ID is the \
              channel's ID (C…, at the bottom of the channel details), not its name, and that \
              the bot can see the channel (invite it to private channels)"
+        );
+        assert_eq!(
+            SlackError::api("unknown_method").to_string(),
+            "Slack refused the message: unknown_method; the URL does not lead to \
+             chat.postMessage: check that SLACK_API_URL is the base URL of a Slack-compatible \
+             API, such as https://slack.com"
         );
     }
 
@@ -279,25 +240,49 @@ mod tests {
              rate-limit the listener or give busy circuits their own channel"
         );
         let http = SlackError::Http {
-            status: StatusCode::BAD_GATEWAY,
+            status: StatusCode::NOT_FOUND,
         };
         assert_eq!(
             http.to_string(),
-            "Slack answered HTTP 502 Bad Gateway without a Slack error; Slack or a proxy in \
-             front of it is failing (see https://slack-status.com, and check SLACK_API_URL)"
+            "Slack answered HTTP 404 Not Found without a Slack error; check that SLACK_API_URL \
+             points at a Slack-compatible API"
         );
     }
 
     #[test]
-    fn config_errors_name_the_variable_without_its_value() {
-        let invalid = ConfigError::Invalid {
-            variable: "SLACK_API_URL",
-            reason: "relative URL without a base".into(),
+    fn server_errors_say_slack_is_failing() {
+        let failing = SlackError::ServerError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: Some("fatal_error".into()),
+        };
+        assert_eq!(failing.api_error(), Some("fatal_error"));
+        assert_eq!(
+            failing.to_string(),
+            "Slack is failing: it answered HTTP 500 Internal Server Error (fatal_error) and the \
+             message was not posted; see https://slack-status.com, or the proxy in front of \
+             Slack if SLACK_API_URL names one"
+        );
+        let bare = SlackError::ServerError {
+            status: StatusCode::BAD_GATEWAY,
+            error: None,
         };
         assert_eq!(
-            invalid.to_string(),
-            "SLACK_API_URL is invalid (relative URL without a base); set it to the base URL \
-             of a Slack-compatible API, such as https://slack.com"
+            bare.to_string(),
+            "Slack is failing: it answered HTTP 502 Bad Gateway and the message was not \
+             posted; see https://slack-status.com, or the proxy in front of Slack if \
+             SLACK_API_URL names one"
+        );
+    }
+
+    #[test]
+    fn timeouts_say_they_timed_out() {
+        assert_eq!(
+            SlackError::Timeout {
+                after: Duration::from_millis(2500)
+            }
+            .to_string(),
+            "Slack did not answer within 2.5s, the listener's timeout; Slack or the network to \
+             it is slow: see https://slack-status.com, or raise the timeout"
         );
     }
 }

@@ -1,21 +1,11 @@
 //! The JSON body of one `chat.postMessage` request, built from a signal and a template.
 
 use fusebox_core::Signal;
+use fusebox_core::wall::rfc3339;
 use serde_json::{Value, json};
 
 use super::templates::{Labels, Template};
-use fusebox_core::wall::rfc3339;
-
-/// Where in the channel a message goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Placement<'a> {
-    /// A new top-level message.
-    Channel,
-    /// A reply in the thread whose parent has this `ts`.
-    Thread(&'a str),
-    /// A reply also shown in the channel (`reply_broadcast`).
-    ThreadAndChannel(&'a str),
-}
+use super::thread::Post;
 
 /// The request body: `channel`, the plain fallback `text`, one attachment with the template's
 /// colour and blocks for the title, description and fields, and the thread fields.
@@ -24,7 +14,7 @@ pub(crate) fn body(
     signal: &Signal,
     template: &Template,
     labels: &Labels,
-    placement: Placement<'_>,
+    post: Post<'_>,
 ) -> Value {
     let transition = format!("{} → {}", signal.from.as_str(), signal.to.as_str());
     let failure_rate = match signal.metrics.failure_rate() {
@@ -64,10 +54,10 @@ pub(crate) fn body(
             ]
         }]
     });
-    let thread = match placement {
-        Placement::Channel => None,
-        Placement::Thread(ts) => Some((ts, false)),
-        Placement::ThreadAndChannel(ts) => Some((ts, true)),
+    let thread = match post {
+        Post::Channel => None,
+        Post::Reply(ts) => Some((ts, false)),
+        Post::ReplyAndChannel(ts) => Some((ts, true)),
     };
     if let (Some((ts, broadcast)), Some(fields)) = (thread, body.as_object_mut()) {
         fields.insert("thread_ts".into(), ts.into());

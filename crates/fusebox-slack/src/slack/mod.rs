@@ -1,44 +1,45 @@
 //! [`SlackListener`]: one Slack thread per incident, posted with `chat.postMessage`.
 //!
-//! The words and colours live in [`templates`]; what can go wrong lives in [`error`]. How a
-//! message is laid out lives in `message`.
+//! This module builds the listener and runs one delivery. The rest is split by concern:
+//! `env` reads the environment, `thread` decides where a message goes and what it does to
+//! the incident thread, `message` lays out its JSON, `api` posts it (with 429 retries) and
+//! `answer` reads Slack's answer. [`templates`] holds the words and colours, [`error`] what
+//! can go wrong.
 
+mod answer;
+mod api;
+mod env;
 pub(crate) mod error;
 mod message;
 pub(crate) mod templates;
+mod thread;
 
-use std::collections::HashMap;
-use std::ffi::OsString;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use fusebox_core::{Signal, State};
-use http::StatusCode;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
-use serde::Deserialize;
+use fusebox::listener::Handled;
+use fusebox_core::Signal;
 use tower_service::Service;
 
-use self::error::{ConfigError, SlackError};
-use self::message::Placement;
+use self::api::{Api, authorization, endpoint};
+use self::error::SlackError;
 use self::templates::Templates;
-use crate::ResponseFuture;
+use self::thread::{ThreadChange, Threads, place};
+use crate::{ConfigError, ResponseFuture, config};
 
 /// Slack's own API, the default base URL.
 const DEFAULT_BASE_URL: &str = "https://slack.com";
-/// Requests that take longer than this fail with [`SlackError::Transport`].
+/// Requests that take longer than this fail with [`SlackError::Timeout`].
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often an HTTP 429 is retried by default.
 const DEFAULT_MAX_RETRIES: u32 = 3;
-/// The wait after a 429 without a usable `Retry-After`.
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
-/// The longest wait after a 429: the listener's worker holds later signals meanwhile.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-/// Slack asks for the charset; without it, it answers with a `missing_charset` warning.
-const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 /// Posts circuit transitions to a Slack channel, one thread per incident.
+///
+/// Build it with [`SlackListener::builder`] or [`SlackListener::from_env`]; everything wrong
+/// with the settings is a [`ConfigError`] then, not at the first signal.
 ///
 /// Each transition becomes one `chat.postMessage` call: `POST {base}/api/chat.postMessage`
 /// with `Authorization: Bearer <token>` and a JSON body holding the channel, a plain-text
@@ -74,11 +75,15 @@ const JSON_UTF8: &str = "application/json; charset=utf-8";
 ///
 /// The listener reads the `ok` field of Slack's answer, not the HTTP status (Slack answers
 /// logical errors with HTTP 200). `"ok": false` becomes [`SlackError::Api`], whose message
-/// says how to fix `invalid_auth`, `not_in_channel` and `channel_not_found`. HTTP 429 is
-/// retried after `Retry-After` seconds (1 s when missing, at most 30 s), up to
-/// [`max_retries`](SlackListener::max_retries) times. Each request has a
-/// [`timeout`](SlackListener::timeout). The token never appears in `Debug` output, errors or
-/// logs.
+/// says how to fix `invalid_auth`, `not_in_channel` and `channel_not_found`. A 5xx status is
+/// [`SlackError::ServerError`]: Slack is failing. HTTP 429 is retried after `Retry-After`
+/// seconds (1 s when missing, at most 30 s), up to
+/// [`max_retries`](SlackListenerBuilder::max_retries) times. Each request has a
+/// [`timeout`](SlackListenerBuilder::timeout); running out of it is
+/// [`SlackError::Timeout`]. The token never appears in `Debug` output, errors or logs.
+///
+/// Registrations post nothing and answer [`Handled::Skipped`], so fusebox counts them as
+/// skipped; every message posted answers [`Handled::Delivered`].
 ///
 /// # Use
 ///
@@ -112,56 +117,47 @@ const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// ```
 #[derive(Clone)]
 pub struct SlackListener {
-    client: Result<reqwest::Client, Arc<str>>,
-    authorization: Option<HeaderValue>,
+    api: Arc<Api>,
+    channel: Arc<str>,
+    templates: Arc<Templates>,
+    threads: Threads,
     /// The token's type prefix (`xoxb-`), the only part of the token `Debug` shows.
     token_kind: &'static str,
-    channel: Arc<str>,
-    url: Arc<str>,
-    templates: Arc<Templates>,
-    max_retries: u32,
-    timeout: Duration,
-    /// The `ts` of each circuit's open thread.
-    threads: Arc<Mutex<HashMap<Arc<str>, String>>>,
 }
 
 impl SlackListener {
-    /// A listener posting to `channel` (its ID, `C…`) with the bot token `token` (`xoxb-…`).
+    /// Starts building a listener posting to `channel` (its ID, `C…`) with the bot token
+    /// `token` (`xoxb-…`).
     ///
-    /// It posts to Slack itself, with the default [`Templates`], 3 retries after HTTP 429,
-    /// a 10 s timeout per request and its own `reqwest` client.
+    /// By default it posts to Slack itself, with the default [`Templates`], 3 retries after
+    /// HTTP 429, a 10 s timeout per request and its own `reqwest` client.
     ///
     /// ```
+    /// use std::time::Duration;
     /// use fusebox_slack::SlackListener;
     ///
-    /// let listener = SlackListener::new("xoxb-123-456-abc", "C0123456789");
-    /// assert_eq!(
-    ///     format!("{listener:?}"),
-    ///     "SlackListener { url: \"https://slack.com/api/chat.postMessage\", \
-    ///      channel: \"C0123456789\", token: \"xoxb-…(redacted)\", max_retries: 3, \
-    ///      timeout: 10s, open_threads: 0, .. }"
-    /// );
+    /// let listener = SlackListener::builder("xoxb-123-456-abc", "C0123456789").build()?;
+    /// assert_eq!(listener.url(), "https://slack.com/api/chat.postMessage");
+    /// assert_eq!(listener.channel(), "C0123456789");
+    /// assert_eq!(listener.max_retries(), 3);
+    /// assert_eq!(listener.timeout(), Duration::from_secs(10));
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
     /// ```
-    pub fn new(token: impl AsRef<str>, channel: impl Into<String>) -> SlackListener {
-        let token = token.as_ref();
-        SlackListener {
-            client: reqwest::Client::builder()
-                .build()
-                .map_err(|error| Arc::from(crate::error_chain(&error))),
-            authorization: bearer(token),
-            token_kind: token_kind(token),
-            channel: Arc::from(channel.into()),
-            url: endpoint(DEFAULT_BASE_URL),
-            templates: Arc::new(Templates::default()),
+    pub fn builder(token: impl Into<String>, channel: impl Into<String>) -> SlackListenerBuilder {
+        SlackListenerBuilder {
+            token: token.into(),
+            channel: channel.into(),
+            base_url: None,
+            templates: Templates::default(),
+            client: None,
             max_retries: DEFAULT_MAX_RETRIES,
             timeout: DEFAULT_TIMEOUT,
-            threads: Arc::default(),
         }
     }
 
-    /// A listener configured by the environment: `SLACK_BOT_TOKEN` (required), `SLACK_CHANNEL_ID`
-    /// (required) and `SLACK_API_URL` (optional, the base URL of a Slack-compatible API or
-    /// proxy, without `/api`; default `https://slack.com`). Surrounding whitespace is ignored.
+    /// A listener configured by the environment, with the defaults of
+    /// [`builder`](SlackListener::builder) otherwise; see
+    /// [`SlackListenerBuilder::from_env`] for the variables, and to change other settings.
     ///
     /// # Errors
     ///
@@ -178,130 +174,7 @@ impl SlackListener {
     /// }
     /// ```
     pub fn from_env() -> Result<SlackListener, ConfigError> {
-        SlackListener::from_vars(std::env::var_os)
-    }
-
-    fn from_vars(
-        lookup: impl Fn(&'static str) -> Option<OsString>,
-    ) -> Result<SlackListener, ConfigError> {
-        let var = |variable: &'static str| {
-            let value = lookup(variable).map(|value| value.into_string());
-            match value {
-                None => Ok(None),
-                Some(Err(_)) => Err(ConfigError::Invalid {
-                    variable,
-                    reason: "not valid Unicode".into(),
-                }),
-                Some(Ok(value)) => {
-                    let value = value.trim();
-                    Ok((!value.is_empty()).then(|| value.to_owned()))
-                }
-            }
-        };
-        let required =
-            |variable: &'static str| var(variable)?.ok_or(ConfigError::Missing { variable });
-        let token = required("SLACK_BOT_TOKEN")?;
-        if bearer(&token).is_none() {
-            return Err(ConfigError::Invalid {
-                variable: "SLACK_BOT_TOKEN",
-                reason: "contains characters that cannot be sent in an HTTP header".into(),
-            });
-        }
-        let channel = required("SLACK_CHANNEL_ID")?;
-        let mut listener = SlackListener::new(token, channel);
-        if let Some(base) = var("SLACK_API_URL")? {
-            let invalid = |reason: String| ConfigError::Invalid {
-                variable: "SLACK_API_URL",
-                reason,
-            };
-            let url = reqwest::Url::parse(&base).map_err(|error| invalid(error.to_string()))?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(invalid(format!(
-                    "scheme {:?} is not http or https",
-                    url.scheme()
-                )));
-            }
-            listener = listener.base_url(base);
-        }
-        Ok(listener)
-    }
-
-    /// Posts to the Slack-compatible API at `base` (posting to `{base}/api/chat.postMessage`)
-    /// instead of `https://slack.com`: a proxy, a test server, an enterprise gateway.
-    ///
-    /// ```
-    /// use fusebox_slack::SlackListener;
-    ///
-    /// let listener = SlackListener::new("xoxb-token", "C0123456789").base_url("http://127.0.0.1:8080/");
-    /// assert_eq!(listener.url(), "http://127.0.0.1:8080/api/chat.postMessage");
-    /// ```
-    pub fn base_url(mut self, base: impl AsRef<str>) -> Self {
-        self.url = endpoint(base.as_ref());
-        self
-    }
-
-    /// Posts with these templates instead of the default English ones (see [`Templates`] for a
-    /// Korean set).
-    ///
-    /// ```
-    /// use fusebox_slack::{SlackListener, Templates};
-    ///
-    /// let mut templates = Templates::default();
-    /// templates.triggered.title = "🚨 Payments breaker open".into();
-    /// let listener = SlackListener::new("xoxb-token", "C0123456789").templates(templates);
-    /// # let _ = listener;
-    /// ```
-    pub fn templates(mut self, templates: Templates) -> Self {
-        self.templates = Arc::new(templates);
-        self
-    }
-
-    /// Posts with this `reqwest` client, for proxies, custom TLS roots or connection pools
-    /// shared with the rest of the application.
-    ///
-    /// ```
-    /// use fusebox_slack::SlackListener;
-    ///
-    /// # fn main() -> Result<(), reqwest::Error> {
-    /// let client = reqwest::Client::builder().no_proxy().build()?;
-    /// let listener = SlackListener::new("xoxb-token", "C0123456789").client(client);
-    /// # let _ = listener;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn client(mut self, client: reqwest::Client) -> Self {
-        self.client = Ok(client);
-        self
-    }
-
-    /// How often a message answered with HTTP 429 is sent again (default 3; 0 gives up at the
-    /// first 429) before failing with [`SlackError::RateLimited`].
-    ///
-    /// ```
-    /// use fusebox_slack::SlackListener;
-    ///
-    /// let listener = SlackListener::new("xoxb-token", "C0123456789").max_retries(0);
-    /// assert!(format!("{listener:?}").contains("max_retries: 0"));
-    /// ```
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
-        self
-    }
-
-    /// How long one request may take before it fails with [`SlackError::Transport`] (default
-    /// 10 s). Waits after HTTP 429 are not part of it; bound the whole delivery with tower's
-    /// `timeout` middleware.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use fusebox_slack::SlackListener;
-    ///
-    /// let listener = SlackListener::new("xoxb-token", "C0123456789").timeout(Duration::from_secs(3));
-    /// assert!(format!("{listener:?}").contains("timeout: 3s"));
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+        SlackListenerBuilder::from_env()?.build()
     }
 
     /// The URL messages are posted to.
@@ -309,11 +182,69 @@ impl SlackListener {
     /// ```
     /// use fusebox_slack::SlackListener;
     ///
-    /// let listener = SlackListener::new("xoxb-token", "C0123456789");
-    /// assert_eq!(listener.url(), "https://slack.com/api/chat.postMessage");
+    /// let listener = SlackListener::builder("xoxb-token", "C0123456789")
+    ///     .base_url("http://127.0.0.1:8080/api")
+    ///     .build()?;
+    /// assert_eq!(listener.url(), "http://127.0.0.1:8080/api/chat.postMessage");
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
     /// ```
     pub fn url(&self) -> &str {
-        &self.url
+        self.api.url.as_str()
+    }
+
+    /// The ID of the channel messages are posted to.
+    ///
+    /// ```
+    /// use fusebox_slack::SlackListener;
+    ///
+    /// let listener = SlackListener::builder("xoxb-token", "C0123456789").build()?;
+    /// assert_eq!(listener.channel(), "C0123456789");
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// How often a message answered with HTTP 429 is sent again.
+    ///
+    /// ```
+    /// use fusebox_slack::SlackListener;
+    ///
+    /// let listener = SlackListener::builder("xoxb-token", "C0123456789").max_retries(0).build()?;
+    /// assert_eq!(listener.max_retries(), 0);
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
+    pub fn max_retries(&self) -> u32 {
+        self.api.max_retries
+    }
+
+    /// How long one request may take.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox_slack::SlackListener;
+    ///
+    /// let listener = SlackListener::builder("xoxb-token", "C0123456789")
+    ///     .timeout(Duration::from_secs(3))
+    ///     .build()?;
+    /// assert_eq!(listener.timeout(), Duration::from_secs(3));
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
+    pub fn timeout(&self) -> Duration {
+        self.api.timeout
+    }
+
+    /// The words and colours messages are posted with.
+    ///
+    /// ```
+    /// use fusebox_slack::{SlackListener, Templates};
+    ///
+    /// let listener = SlackListener::builder("xoxb-token", "C0123456789").build()?;
+    /// assert_eq!(*listener.templates(), Templates::default());
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
+    pub fn templates(&self) -> &Templates {
+        &self.templates
     }
 
     /// The `ts` of the parent message of `circuit`'s open incident thread, if it has one:
@@ -322,47 +253,34 @@ impl SlackListener {
     /// ```
     /// use fusebox_slack::SlackListener;
     ///
-    /// let listener = SlackListener::new("xoxb-token", "C0123456789");
+    /// let listener = SlackListener::builder("xoxb-token", "C0123456789").build()?;
     /// assert_eq!(listener.thread("payments"), None);
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
     /// ```
     pub fn thread(&self, circuit: &str) -> Option<String> {
-        lock(&self.threads).get(circuit).cloned()
+        self.threads.get(circuit)
     }
 
-    async fn deliver(self, signal: Signal) -> Result<(), SlackError> {
+    async fn deliver(self, signal: Signal) -> Result<Handled, SlackError> {
         if signal.is_registration() {
-            return Ok(());
+            return Ok(Handled::Skipped);
         }
-        let ends_thread = matches!(
-            signal.to,
-            State::Closed | State::Disabled | State::MetricsOnly
-        );
-        // Settled before posting: a post that fails, or is abandoned by a timeout, must not
-        // keep a finished incident's thread for the next one.
-        let thread = {
-            let mut threads = lock(&self.threads);
-            if ends_thread {
-                threads.remove(&signal.circuit)
-            } else {
-                threads.get(&signal.circuit).cloned()
-            }
-        };
-        let placement = match &thread {
-            None => Placement::Channel,
-            Some(ts) if (signal.from, signal.to) == (State::HalfOpen, State::Closed) => {
-                Placement::ThreadAndChannel(ts)
-            }
-            Some(ts) => Placement::Thread(ts),
-        };
+        let thread = self.threads.get(&signal.circuit);
+        let placement = place(thread.as_deref(), signal.from, signal.to);
+        if placement.thread == ThreadChange::Ends {
+            // Before posting: a post that fails, or is abandoned by a timeout, must not keep
+            // a finished incident's thread for the next one.
+            self.threads.end(&signal.circuit);
+        }
         let template = self.templates.for_transition(signal.from, signal.to);
         let body = message::body(
             &self.channel,
             &signal,
             template,
             &self.templates.labels,
-            placement,
+            placement.post,
         );
-        let ts = self.post(body.to_string().into_bytes()).await?;
+        let ts = self.api.post_message(body.to_string().into_bytes()).await?;
         tracing::debug!(
             circuit = &*signal.circuit,
             from = signal.from.as_str(),
@@ -370,129 +288,15 @@ impl SlackListener {
             ts = ts.as_str(),
             "posted to Slack"
         );
-        if thread.is_none() && signal.to == State::Open {
-            lock(&self.threads).entry(signal.circuit).or_insert(ts);
+        if placement.thread == ThreadChange::StartsHere {
+            self.threads.start(signal.circuit, ts);
         }
-        Ok(())
+        Ok(Handled::Delivered)
     }
-
-    /// Posts `body`, retrying after HTTP 429, and returns the message's `ts`.
-    async fn post(&self, body: Vec<u8>) -> Result<String, SlackError> {
-        let client = self.client.as_ref().map_err(|reason| SlackError::Client {
-            reason: reason.to_string(),
-        })?;
-        let authorization = self.authorization.clone().ok_or(SlackError::InvalidToken)?;
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let response = client
-                .post(&*self.url)
-                .header(AUTHORIZATION, authorization.clone())
-                .header(CONTENT_TYPE, JSON_UTF8)
-                .timeout(self.timeout)
-                .body(body.clone())
-                .send()
-                .await
-                .map_err(SlackError::Transport)?;
-            let status = response.status();
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let retry_after = retry_after(response.headers());
-                if attempts > self.max_retries {
-                    return Err(SlackError::RateLimited {
-                        attempts,
-                        retry_after,
-                    });
-                }
-                tracing::debug!(
-                    retry_after_secs = retry_after.as_secs(),
-                    attempts,
-                    "Slack rate-limited the message; retrying"
-                );
-                tokio::time::sleep(retry_after).await;
-                continue;
-            }
-            let answer = response.bytes().await.map_err(SlackError::Transport)?;
-            return read_answer(status, &answer);
-        }
-    }
-}
-
-/// `ok` decides, not the status: Slack answers logical errors with HTTP 200, and some
-/// Slack-compatible servers answer them with 4xx and the same JSON.
-fn read_answer(status: StatusCode, body: &[u8]) -> Result<String, SlackError> {
-    #[derive(Deserialize)]
-    struct Answer {
-        ok: bool,
-        #[serde(default)]
-        error: Option<String>,
-        #[serde(default)]
-        ts: Option<String>,
-    }
-
-    match serde_json::from_slice::<Answer>(body) {
-        Ok(Answer {
-            ok: true,
-            ts: Some(ts),
-            ..
-        }) => Ok(ts),
-        Ok(Answer {
-            ok: true, ts: None, ..
-        }) => Err(SlackError::InvalidResponse {
-            status,
-            reason: "\"ok\": true without \"ts\"".into(),
-        }),
-        Ok(Answer {
-            ok: false, error, ..
-        }) => Err(SlackError::api(
-            error.unwrap_or_else(|| "(no error code)".into()),
-        )),
-        Err(_) if !status.is_success() => Err(SlackError::Http { status }),
-        Err(error) => Err(SlackError::InvalidResponse {
-            status,
-            reason: format!("expected JSON with \"ok\": {error}"),
-        }),
-    }
-}
-
-/// The wait a 429 asks for: `Retry-After` in seconds, 1 s when missing or unreadable, at
-/// most 30 s.
-fn retry_after(headers: &HeaderMap) -> Duration {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .map_or(DEFAULT_RETRY_AFTER, Duration::from_secs)
-        .min(MAX_RETRY_AFTER)
-}
-
-fn endpoint(base: &str) -> Arc<str> {
-    Arc::from(format!(
-        "{}/api/chat.postMessage",
-        base.trim_end_matches('/')
-    ))
-}
-
-fn bearer(token: &str) -> Option<HeaderValue> {
-    let mut value = HeaderValue::try_from(format!("Bearer {token}")).ok()?;
-    value.set_sensitive(true);
-    Some(value)
-}
-
-/// `xoxb-` and its siblings name the token's type, which is safe to show.
-fn token_kind(token: &str) -> &'static str {
-    ["xoxb-", "xoxp-", "xoxa-", "xoxe-", "xapp-"]
-        .into_iter()
-        .find(|kind| token.starts_with(kind))
-        .unwrap_or("")
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The map is valid after any panic: every change is a single insert or remove.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Service<Signal> for SlackListener {
-    type Response = ();
+    type Response = Handled;
     type Error = SlackError;
     type Future = ResponseFuture<SlackError>;
 
@@ -508,207 +312,270 @@ impl Service<Signal> for SlackListener {
 impl fmt::Debug for SlackListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SlackListener")
-            .field("url", &self.url)
+            .field("url", &self.url())
             .field("channel", &self.channel)
-            .field("token", &format_args!("\"{}…(redacted)\"", self.token_kind))
-            .field("max_retries", &self.max_retries)
-            .field("timeout", &self.timeout)
-            .field("open_threads", &lock(&self.threads).len())
+            .field("token", &Redacted(self.token_kind))
+            .field("max_retries", &self.api.max_retries)
+            .field("timeout", &self.api.timeout)
+            .field("open_threads", &self.threads.open())
             .finish_non_exhaustive()
     }
+}
+
+/// Configures and builds a [`SlackListener`]; see [`SlackListener::builder`].
+///
+/// The setters only record; [`build`](SlackListenerBuilder::build) checks everything, so a
+/// listener that builds has nothing wrong with its settings.
+///
+/// ```
+/// use std::time::Duration;
+/// use fusebox_slack::{SlackListener, Templates};
+///
+/// let mut templates = Templates::default();
+/// templates.triggered.title = "🚨 Payments breaker open".into();
+/// let listener = SlackListener::builder("xoxb-token", "C0123456789")
+///     .base_url("https://slack.example.com")
+///     .templates(templates)
+///     .max_retries(5)
+///     .timeout(Duration::from_secs(3))
+///     .build()?;
+/// assert_eq!(listener.templates().triggered.title, "🚨 Payments breaker open");
+/// # Ok::<(), fusebox_slack::ConfigError>(())
+/// ```
+#[must_use]
+pub struct SlackListenerBuilder {
+    token: String,
+    channel: String,
+    base_url: Option<String>,
+    templates: Templates,
+    client: Option<reqwest::Client>,
+    max_retries: u32,
+    timeout: Duration,
+}
+
+impl SlackListenerBuilder {
+    /// A builder holding the environment's settings: `SLACK_BOT_TOKEN` (required),
+    /// `SLACK_CHANNEL_ID` (required) and `SLACK_API_URL` (optional, the base URL of a
+    /// Slack-compatible API or proxy, with or without `/api`; default `https://slack.com`).
+    /// Surrounding whitespace is ignored. Other settings can still be changed before
+    /// [`build`](SlackListenerBuilder::build).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the variable that is missing, empty or unusable (never its
+    /// value).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use fusebox_slack::SlackListenerBuilder;
+    ///
+    /// # fn main() -> Result<(), fusebox_slack::ConfigError> {
+    /// let listener = SlackListenerBuilder::from_env()?.timeout(Duration::from_secs(3)).build()?;
+    /// # let _ = listener;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_env() -> Result<SlackListenerBuilder, ConfigError> {
+        env::from_vars(std::env::var_os)
+    }
+
+    /// Posts to the Slack-compatible API at `base` (posting to `{base}/api/chat.postMessage`;
+    /// a `base` that ends in `/api` is taken as is) instead of `https://slack.com`: a proxy, a
+    /// test server, an enterprise gateway.
+    ///
+    /// ```
+    /// use fusebox_slack::SlackListener;
+    ///
+    /// let listener = SlackListener::builder("xoxb-token", "C0123456789")
+    ///     .base_url("http://127.0.0.1:8080/")
+    ///     .build()?;
+    /// assert_eq!(listener.url(), "http://127.0.0.1:8080/api/chat.postMessage");
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
+    pub fn base_url(mut self, base: impl Into<String>) -> Self {
+        self.base_url = Some(base.into());
+        self
+    }
+
+    /// Posts with these templates instead of the default English ones (see [`Templates`] for a
+    /// Korean set).
+    pub fn templates(mut self, templates: Templates) -> Self {
+        self.templates = templates;
+        self
+    }
+
+    /// Posts with this `reqwest` client, for proxies, custom TLS roots or connection pools
+    /// shared with the rest of the application.
+    ///
+    /// ```
+    /// use fusebox_slack::SlackListener;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = reqwest::Client::builder().no_proxy().build()?;
+    /// let listener = SlackListener::builder("xoxb-token", "C0123456789").client(client).build()?;
+    /// # let _ = listener;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// How often a message answered with HTTP 429 is sent again (default 3; 0 gives up at the
+    /// first 429) before failing with [`SlackError::RateLimited`].
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// How long one request may take before it fails with [`SlackError::Timeout`] (default
+    /// 10 s, above zero). Waits after HTTP 429 are not part of it; bound the whole delivery
+    /// with tower's `timeout` middleware.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Checks the settings and builds the listener.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming `token` (empty, or not sendable in an HTTP header),
+    /// `channel` (empty), `base_url` (not an absolute `http`/`https` URL, or with a query)
+    /// or `timeout` (zero); [`ConfigError::Client`] when no client was given and the default
+    /// one cannot be created.
+    ///
+    /// ```
+    /// use fusebox_slack::{ConfigError, SlackListener};
+    ///
+    /// let err = SlackListener::builder("xoxb-token", "").build().unwrap_err();
+    /// assert_eq!(err, ConfigError::Invalid { setting: "channel", reason: "it is empty".into() });
+    /// ```
+    pub fn build(self) -> Result<SlackListener, ConfigError> {
+        let authorization = authorization(&self.token)?;
+        if self.channel.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                setting: "channel",
+                reason: "it is empty".into(),
+            });
+        }
+        let url = endpoint(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let timeout = config::timeout(self.timeout)?;
+        Ok(SlackListener {
+            api: Arc::new(Api {
+                client: config::client(self.client)?,
+                url,
+                authorization,
+                max_retries: self.max_retries,
+                timeout,
+            }),
+            channel: Arc::from(self.channel),
+            templates: Arc::new(self.templates),
+            threads: Threads::default(),
+            token_kind: token_kind(&self.token),
+        })
+    }
+}
+
+impl fmt::Debug for SlackListenerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackListenerBuilder")
+            .field("base_url", &self.base_url)
+            .field("channel", &self.channel)
+            .field("token", &Redacted(token_kind(&self.token)))
+            .field("max_retries", &self.max_retries)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token in `Debug` output: its type prefix only, `"xoxb-…(redacted)"`.
+struct Redacted(&'static str);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}…(redacted)\"", self.0)
+    }
+}
+
+/// `xoxb-` and its siblings name the token's type, which is safe to show.
+fn token_kind(token: &str) -> &'static str {
+    ["xoxb-", "xoxp-", "xoxa-", "xoxe-", "xapp-"]
+        .into_iter()
+        .find(|kind| token.starts_with(kind))
+        .unwrap_or("")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&'static str, &'static str)]) -> impl Fn(&'static str) -> Option<OsString> {
-        let pairs = pairs.to_vec();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| OsString::from(value))
-        }
-    }
-
-    #[test]
-    fn from_env_names_the_missing_variable() {
-        let err = SlackListener::from_vars(vars(&[])).unwrap_err();
-        assert_eq!(
-            err,
-            ConfigError::Missing {
-                variable: "SLACK_BOT_TOKEN"
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "SLACK_BOT_TOKEN is not set; set it to the Bot User OAuth Token of your Slack app \
-             (xoxb-…, under OAuth & Permissions)"
-        );
-        let err = SlackListener::from_vars(vars(&[("SLACK_BOT_TOKEN", "xoxb-1")])).unwrap_err();
-        assert_eq!(
-            err,
-            ConfigError::Missing {
-                variable: "SLACK_CHANNEL_ID"
-            }
-        );
-        let err = SlackListener::from_vars(vars(&[
-            ("SLACK_BOT_TOKEN", "xoxb-1"),
-            ("SLACK_CHANNEL_ID", "  "),
-        ]))
-        .unwrap_err();
-        assert_eq!(
-            err,
-            ConfigError::Missing {
-                variable: "SLACK_CHANNEL_ID"
-            }
-        );
-    }
-
-    #[test]
-    fn from_env_reads_trims_and_checks_every_variable() {
-        let listener = SlackListener::from_vars(vars(&[
-            ("SLACK_BOT_TOKEN", "xoxb-secret-value\n"),
-            ("SLACK_CHANNEL_ID", " C0123456789 "),
-            ("SLACK_API_URL", "http://slack.internal:8080"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            listener.url(),
-            "http://slack.internal:8080/api/chat.postMessage"
-        );
-        assert_eq!(&*listener.channel, "C0123456789");
-        assert_eq!(
-            listener
-                .authorization
-                .as_ref()
-                .map(|v| v.as_bytes().to_vec()),
-            Some(b"Bearer xoxb-secret-value".to_vec())
-        );
-
-        let defaults = SlackListener::from_vars(vars(&[
-            ("SLACK_BOT_TOKEN", "xoxb-1"),
-            ("SLACK_CHANNEL_ID", "C1"),
-        ]))
-        .unwrap();
-        assert_eq!(defaults.url(), "https://slack.com/api/chat.postMessage");
-    }
-
-    #[test]
-    fn from_env_rejects_unusable_values_without_echoing_them() {
-        let err = SlackListener::from_vars(vars(&[
-            ("SLACK_BOT_TOKEN", "xoxb-one\ntwo"),
-            ("SLACK_CHANNEL_ID", "C1"),
-        ]))
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "SLACK_BOT_TOKEN is invalid (contains characters that cannot be sent in an HTTP \
-             header); set it to the Bot User OAuth Token of your Slack app (xoxb-…, under \
-             OAuth & Permissions)"
-        );
-        let err = SlackListener::from_vars(vars(&[
-            ("SLACK_BOT_TOKEN", "xoxb-1"),
-            ("SLACK_CHANNEL_ID", "C1"),
-            ("SLACK_API_URL", "slack.com"),
-        ]))
-        .unwrap_err();
-        assert_eq!(
-            err,
-            ConfigError::Invalid {
-                variable: "SLACK_API_URL",
-                reason: "relative URL without a base".into()
-            }
-        );
-        let err = SlackListener::from_vars(vars(&[
-            ("SLACK_BOT_TOKEN", "xoxb-1"),
-            ("SLACK_CHANNEL_ID", "C1"),
-            ("SLACK_API_URL", "ftp://slack.com"),
-        ]))
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "SLACK_API_URL is invalid (scheme \"ftp\" is not http or https); set it to the base \
-             URL of a Slack-compatible API, such as https://slack.com"
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn from_env_rejects_values_that_are_not_unicode() {
-        use std::os::unix::ffi::OsStringExt;
-
-        let err = SlackListener::from_vars(|name| {
-            (name == "SLACK_BOT_TOKEN").then(|| OsString::from_vec(vec![0x78, 0xff]))
-        })
-        .unwrap_err();
-        assert_eq!(
-            err,
-            ConfigError::Invalid {
-                variable: "SLACK_BOT_TOKEN",
-                reason: "not valid Unicode".into()
-            }
-        );
-    }
-
     #[test]
     fn debug_shows_the_token_kind_only() {
-        let listener = SlackListener::new("xoxb-123-456-SECRET", "C1");
+        let builder = SlackListener::builder("xoxb-123-456-SECRET", "C1");
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(!debug.contains("123"), "{debug}");
+        assert!(debug.contains("token: \"xoxb-…(redacted)\""), "{debug}");
+
+        let listener = builder.build().unwrap();
         let debug = format!("{listener:?}");
         assert!(!debug.contains("SECRET"), "{debug}");
         assert!(!debug.contains("123"), "{debug}");
         assert!(debug.contains("token: \"xoxb-…(redacted)\""), "{debug}");
-        let unknown = format!("{:?}", SlackListener::new("hunter2", "C1"));
+
+        let unknown = format!(
+            "{:?}",
+            SlackListener::builder("hunter2", "C1").build().unwrap()
+        );
         assert!(unknown.contains("token: \"…(redacted)\""), "{unknown}");
         assert!(!unknown.contains("hunter2"), "{unknown}");
     }
 
     #[test]
-    fn retry_after_reads_seconds_defaults_to_one_and_is_capped() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(retry_after(&headers), Duration::from_secs(1));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&headers), Duration::from_secs(7));
-        headers.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+    fn every_setting_is_checked_when_building() {
+        let err = |builder: SlackListenerBuilder| builder.build().unwrap_err();
+        assert_eq!(
+            err(SlackListener::builder("", "C1")),
+            ConfigError::Invalid {
+                setting: "token",
+                reason: "it is empty".into()
+            }
         );
-        assert_eq!(retry_after(&headers), Duration::from_secs(1));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
-        assert_eq!(retry_after(&headers), Duration::from_secs(30));
+        assert_eq!(
+            err(SlackListener::builder("xoxb-1", " ")),
+            ConfigError::Invalid {
+                setting: "channel",
+                reason: "it is empty".into()
+            }
+        );
+        assert_eq!(
+            err(SlackListener::builder("xoxb-1", "C1").base_url("ftp://slack.com")),
+            ConfigError::Invalid {
+                setting: "base_url",
+                reason: "scheme \"ftp\" is not http or https".into()
+            }
+        );
+        assert_eq!(
+            err(SlackListener::builder("xoxb-1", "C1").timeout(Duration::ZERO)),
+            ConfigError::Invalid {
+                setting: "timeout",
+                reason: "zero fails every request before it is sent".into()
+            }
+        );
     }
 
     #[test]
-    fn answers_are_read_by_ok_not_by_status() {
+    fn extreme_settings_build() {
+        let listener = SlackListener::builder("xoxb-1", "C1")
+            .max_retries(u32::MAX)
+            .timeout(Duration::MAX)
+            .build()
+            .unwrap();
         assert_eq!(
-            read_answer(StatusCode::OK, br#"{"ok":true,"ts":"1.2","channel":"C1"}"#).unwrap(),
-            "1.2"
-        );
-        let err = read_answer(
-            StatusCode::UNAUTHORIZED,
-            br#"{"ok":false,"error":"invalid_auth"}"#,
-        )
-        .unwrap_err();
-        assert_eq!(err.api_error(), Some("invalid_auth"));
-        let err = read_answer(StatusCode::OK, br#"{"ok":false}"#).unwrap_err();
-        assert_eq!(err.api_error(), Some("(no error code)"));
-        let err = read_answer(StatusCode::OK, br#"{"ok":true}"#).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Slack answered HTTP 200 OK but not with a chat.postMessage response (\"ok\": true \
-             without \"ts\"); check that SLACK_API_URL points at a Slack-compatible API"
-        );
-        let err = read_answer(StatusCode::SERVICE_UNAVAILABLE, b"upstream down").unwrap_err();
-        assert!(
-            matches!(err, SlackError::Http { status } if status == StatusCode::SERVICE_UNAVAILABLE)
-        );
-        let err = read_answer(StatusCode::OK, b"<html>").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Slack answered HTTP 200 OK but not with a chat.postMessage response (expected \
-             JSON with \"ok\": expected value at line 1 column 1); check that SLACK_API_URL \
-             points at a Slack-compatible API"
+            (listener.max_retries(), listener.timeout()),
+            (u32::MAX, Duration::MAX)
         );
     }
 }

@@ -121,8 +121,11 @@ impl Default for Labels {
 ///         not_available: "없음".into(),
 ///     },
 /// };
-/// let listener = SlackListener::new("xoxb-your-token", "C0123456789").templates(korean);
+/// let listener = SlackListener::builder("xoxb-your-token", "C0123456789")
+///     .templates(korean)
+///     .build()?;
 /// # let _ = listener;
+/// # Ok::<(), fusebox_slack::ConfigError>(())
 /// ```
 ///
 /// To change a single message, start from the defaults:
@@ -174,7 +177,7 @@ impl Templates {
 }
 
 impl Default for Templates {
-    /// The English templates, with fluxgate's titles and colours.
+    /// The English templates: the titles and colours of the table above.
     fn default() -> Self {
         Templates {
             triggered: Template {

@@ -1,8 +1,15 @@
 //! The errors of the listener stack: [`BuildError`] when it cannot be built, [`FlushTimeout`]
-//! when listeners fall behind.
+//! when listeners fall behind, and [`error_chain`], how listener errors are written.
 
+use std::error::Error;
 use std::fmt;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+/// The largest queue capacity: tokio's bounded channel counts its free slots with a semaphore,
+/// which holds at most this many permits.
+pub(crate) const MAX_QUEUE_CAPACITY: usize = Semaphore::MAX_PERMITS;
 
 /// Why [`ListenerStackBuilder::build`](crate::listener::ListenerStackBuilder::build) refused
 /// to build a stack. `Display` says what to change.
@@ -14,7 +21,7 @@ use std::time::Duration;
 /// assert_eq!(err, BuildError::ZeroCapacity);
 /// assert_eq!(
 ///     err.to_string(),
-///     "the listener queue capacity must be at least 1 (the default is 1024)"
+///     "queue_capacity must be at least 1 (the default is 1024)"
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +31,14 @@ pub enum BuildError {
     NoRuntime,
     /// [`queue_capacity`](crate::listener::ListenerStackBuilder::queue_capacity) was 0.
     ZeroCapacity,
+    /// [`queue_capacity`](crate::listener::ListenerStackBuilder::queue_capacity) was more
+    /// than a tokio channel can hold.
+    CapacityTooLarge {
+        /// The capacity asked for.
+        capacity: usize,
+        /// The largest capacity there is (`tokio::sync::Semaphore::MAX_PERMITS`).
+        max: usize,
+    },
     /// Two listeners share this name; stats and flush errors name listeners, so names must
     /// be distinct.
     DuplicateName(String),
@@ -37,8 +52,13 @@ impl fmt::Display for BuildError {
                  each listener gets a worker task, and no runtime is running on this thread",
             ),
             BuildError::ZeroCapacity => {
-                f.write_str("the listener queue capacity must be at least 1 (the default is 1024)")
+                f.write_str("queue_capacity must be at least 1 (the default is 1024)")
             }
+            BuildError::CapacityTooLarge { capacity, max } => write!(
+                f,
+                "queue_capacity {capacity} is more than a tokio channel can hold; use at most \
+                 {max} (the default is 1024; a queue only fills while its listener is behind)"
+            ),
             BuildError::DuplicateName(name) => write!(
                 f,
                 "two listeners are named '{name}'; give each listener a distinct name"
@@ -47,7 +67,7 @@ impl fmt::Display for BuildError {
     }
 }
 
-impl std::error::Error for BuildError {}
+impl Error for BuildError {}
 
 /// Some listeners had not handled every signal when the time ran out.
 ///
@@ -120,7 +140,53 @@ impl fmt::Display for FlushTimeout {
     }
 }
 
-impl std::error::Error for FlushTimeout {}
+impl Error for FlushTimeout {}
+
+/// Writes `error` followed by its sources, joined by `: `, as the listener stack logs
+/// listener errors: `could not reach Slack: error sending request: connection refused`.
+///
+/// An error's `Display` shows only the error itself, by convention; its sources say why.
+/// A log line or a message kept as text needs both, and listener crates use this function so
+/// that their texts read like the stack's.
+///
+/// ```
+/// use fusebox::listener::error_chain;
+///
+/// #[derive(Debug)]
+/// struct SendFailed(std::io::Error);
+///
+/// impl std::fmt::Display for SendFailed {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("send failed")
+///     }
+/// }
+///
+/// impl std::error::Error for SendFailed {
+///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let error = SendFailed(std::io::Error::other("connection refused"));
+/// assert_eq!(error_chain(&error).to_string(), "send failed: connection refused");
+/// ```
+pub fn error_chain<'a>(error: &'a (dyn Error + 'static)) -> impl fmt::Display + 'a {
+    ErrorChain(error)
+}
+
+struct ErrorChain<'a>(&'a (dyn Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -140,7 +206,26 @@ mod tests {
     }
 
     #[test]
+    fn error_chain_without_sources_is_the_error_alone() {
+        let error = std::io::Error::other("connection refused");
+        assert_eq!(error_chain(&error).to_string(), "connection refused");
+    }
+
+    #[test]
     fn build_errors_say_what_to_fix() {
+        assert_eq!(
+            BuildError::CapacityTooLarge {
+                capacity: usize::MAX,
+                max: MAX_QUEUE_CAPACITY
+            }
+            .to_string(),
+            format!(
+                "queue_capacity {} is more than a tokio channel can hold; use at most {} \
+                 (the default is 1024; a queue only fills while its listener is behind)",
+                usize::MAX,
+                usize::MAX >> 3
+            )
+        );
         assert_eq!(
             BuildError::NoRuntime.to_string(),
             "build the listener stack inside a tokio runtime (e.g. in #[tokio::main]): \

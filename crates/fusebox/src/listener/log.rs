@@ -9,10 +9,7 @@ use fusebox_core::{Signal, State};
 use tower_service::Service;
 use tracing::Level;
 
-use crate::listener::log_event::Callsites;
-
-/// The target events go to unless [`LogListener::target`] says otherwise.
-const DEFAULT_TARGET: &str = "fusebox";
+use crate::listener::Handled;
 
 /// Logs each transition as one `tracing` event.
 ///
@@ -20,27 +17,25 @@ const DEFAULT_TARGET: &str = "fusebox";
 /// event carries the fields `circuit_name`, `old_state`, `new_state` (states in lowercase, as
 /// in [`State::as_str`]) and `cause` ([`Cause::as_str`](fusebox_core::Cause::as_str)).
 /// Transitions to `OPEN` and `FORCED_OPEN` log at `WARN`, all others at `INFO`;
-/// [`level`](LogListener::level) changes that per state. Events go to the target `fusebox`
-/// unless [`target`](LogListener::target) names another. Registration signals are not
-/// transitions and are not logged.
+/// [`level`](LogListener::level) changes that per state. Registration signals are not
+/// transitions: they are not logged, and the stack counts them as
+/// [`skipped`](crate::listener::ListenerStats::skipped).
 ///
-/// It never fails and never waits, so it needs no middleware. Its events go to `tracing`
-/// subscribers only: `tracing`'s fallback to the `log` crate (its `log` feature) does not see
-/// them, because that fallback lives in `tracing`'s macros and these events are built at run
-/// time to make the target configurable.
+/// Events go to the target `fusebox`, so `RUST_LOG=fusebox=warn` or a `Targets` filter on
+/// `fusebox` selects them. They are plain `tracing` macro events: subscribers cache their
+/// interest as for any other, and with `tracing`'s `log` feature they reach `log` loggers
+/// when no subscriber is set. It never fails and never waits, so it needs no middleware.
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use fusebox::listener::LogListener;
+/// use fusebox::listener::{Handled, LogListener};
 /// use fusebox_core::{Cause, Metrics, Signal, State};
 /// use tower::ServiceExt;
 /// use tracing::Level;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let listener = LogListener::new()
-///     .target("myapp::breakers")
-///     .level(State::HalfOpen, Level::DEBUG);
+/// let listener = LogListener::new().level(State::HalfOpen, Level::DEBUG);
 /// assert_eq!(listener.level_for(State::Open), Level::WARN);
 /// assert_eq!(listener.level_for(State::HalfOpen), Level::DEBUG);
 ///
@@ -53,18 +48,42 @@ const DEFAULT_TARGET: &str = "fusebox";
 ///     cause: Cause::Tripped { rule: "failure_rate(0.5)".into() },
 ///     metrics: Metrics::default(),
 /// };
-/// listener.oneshot(signal).await.unwrap();
+/// assert_eq!(listener.oneshot(signal).await, Ok(Handled::Delivered));
+/// # }
+/// ```
+///
+/// To log under a target of your own, write the listener yourself: any `Service<Signal>` is a
+/// listener.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use fusebox::listener::ListenerStack;
+/// use fusebox_core::Signal;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), fusebox::listener::BuildError> {
+/// let audit = tower::service_fn(|signal: Signal| async move {
+///     tracing::info!(
+///         target: "myapp::audit",
+///         circuit = &*signal.circuit,
+///         to = signal.to.as_str(),
+///         "breaker moved"
+///     );
+///     Ok::<_, Infallible>(())
+/// });
+/// let stack = ListenerStack::builder().listener("audit", audit).build()?;
+/// # let _ = stack;
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Clone)]
 pub struct LogListener {
-    callsites: &'static Callsites,
     /// The level of a transition, indexed by the state it enters (`State::ALL` order).
     levels: [Level; 6],
 }
 
 impl LogListener {
-    /// A listener with the default levels and the target `fusebox`.
+    /// A listener with the default levels.
     ///
     /// ```
     /// use fusebox::listener::LogListener;
@@ -77,31 +96,8 @@ impl LogListener {
     /// ```
     pub fn new() -> Self {
         LogListener {
-            callsites: Callsites::of(DEFAULT_TARGET),
             levels: State::ALL.map(default_level),
         }
-    }
-
-    /// Sends events to `target` instead of `fusebox`, so filters such as
-    /// `RUST_LOG=myapp::breakers=warn` apply to them.
-    ///
-    /// Each distinct target allocates a few hundred bytes once for the life of the process
-    /// (`tracing` needs `'static` callsites); use a handful of fixed targets, not one per
-    /// circuit.
-    ///
-    /// ```
-    /// use fusebox::listener::LogListener;
-    ///
-    /// let listener = LogListener::new().target("myapp::breakers");
-    /// assert_eq!(
-    ///     format!("{listener:?}"),
-    ///     "LogListener { target: \"myapp::breakers\", levels: {closed: INFO, open: WARN, \
-    ///      half_open: INFO, metrics_only: INFO, disabled: INFO, forced_open: WARN} }"
-    /// );
-    /// ```
-    pub fn target(mut self, target: &str) -> Self {
-        self.callsites = Callsites::of(target);
-        self
     }
 
     /// Logs transitions into `state` at `level`; other states keep their level.
@@ -133,23 +129,36 @@ impl LogListener {
         self.levels[index(state)]
     }
 
-    fn log(&self, signal: &Signal) {
+    fn log(&self, signal: &Signal) -> Handled {
         if signal.is_registration() {
-            return;
+            return Handled::Skipped;
         }
-        let message = format_args!(
-            "Circuit Breaker '{}' transitioned from {} to {}",
-            signal.circuit,
-            signal.from.as_upper_str(),
-            signal.to.as_upper_str()
-        );
-        self.callsites.at(self.level_for(signal.to)).emit([
-            &message,
-            &&*signal.circuit,
-            &signal.from.as_str(),
-            &signal.to.as_str(),
-            &signal.cause.as_str(),
-        ]);
+        // `tracing`'s macros take the level as a constant (it is part of each call site's
+        // static metadata), hence one call site per level.
+        macro_rules! transition {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "fusebox",
+                    $level,
+                    circuit_name = &*signal.circuit,
+                    old_state = signal.from.as_str(),
+                    new_state = signal.to.as_str(),
+                    cause = signal.cause.as_str(),
+                    "Circuit Breaker '{}' transitioned from {} to {}",
+                    signal.circuit,
+                    signal.from.as_upper_str(),
+                    signal.to.as_upper_str(),
+                )
+            };
+        }
+        match self.level_for(signal.to) {
+            Level::ERROR => transition!(Level::ERROR),
+            Level::WARN => transition!(Level::WARN),
+            Level::INFO => transition!(Level::INFO),
+            Level::DEBUG => transition!(Level::DEBUG),
+            _ => transition!(Level::TRACE),
+        }
+        Handled::Delivered
     }
 }
 
@@ -198,23 +207,86 @@ impl fmt::Debug for LogListener {
         }
 
         f.debug_struct("LogListener")
-            .field("target", &self.callsites.target())
             .field("levels", &Levels(&self.levels))
             .finish()
     }
 }
 
 impl Service<Signal> for LogListener {
-    type Response = ();
+    type Response = Handled;
     type Error = Infallible;
-    type Future = Ready<Result<(), Infallible>>;
+    type Future = Ready<Result<Handled, Infallible>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, signal: Signal) -> Self::Future {
-        self.log(&signal);
-        ready(Ok(()))
+        ready(Ok(self.log(&signal)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::SystemTime;
+
+    use fusebox_core::{Cause, Metrics};
+
+    use super::*;
+
+    /// A `log` logger keeping `(target, level, text)` of every record.
+    struct Records(Mutex<Vec<(String, log::Level, String)>>);
+
+    impl log::Log for Records {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            let entry = (
+                record.target().to_owned(),
+                record.level(),
+                record.args().to_string(),
+            );
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+        }
+
+        fn flush(&self) {}
+    }
+
+    static RECORDS: Records = Records(Mutex::new(Vec::new()));
+
+    /// The only test of this binary that touches `log` or sets a `tracing` dispatcher: the
+    /// fallback applies only while no dispatcher was ever set in the process.
+    #[test]
+    fn without_a_subscriber_transitions_reach_log_loggers() {
+        log::set_logger(&RECORDS).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+        let signal = Signal {
+            circuit: "inventory".into(),
+            from: State::Closed,
+            to: State::Open,
+            at: SystemTime::UNIX_EPOCH,
+            cause: Cause::Tripped {
+                rule: "failure_rate(0.5)".into(),
+            },
+            metrics: Metrics::default(),
+        };
+        assert_eq!(LogListener::new().log(&signal), Handled::Delivered);
+
+        let records = RECORDS.0.lock().unwrap().clone();
+        let records: Vec<_> = records.into_iter().filter(|r| r.0 == "fusebox").collect();
+        assert_eq!(
+            records,
+            [(
+                "fusebox".to_owned(),
+                log::Level::Warn,
+                "Circuit Breaker 'inventory' transitioned from CLOSED to OPEN \
+                 circuit_name=\"inventory\" old_state=\"closed\" new_state=\"open\" \
+                 cause=\"tripped\""
+                    .to_owned()
+            )]
+        );
     }
 }

@@ -1,14 +1,15 @@
 //! Listeners: where the news of circuit transitions goes.
 //!
-//! A listener is any tower [`Service`] that takes a [`Signal`]; its response is ignored and
-//! its error only has to convert into [`BoxError`]. Because listeners are plain services,
-//! tower's middleware applies to them: bound a slow webhook with a timeout, a chatty channel
-//! with a rate limit.
+//! A listener is any tower [`Service`] that takes a [`Signal`]; its error only has to convert
+//! into [`BoxError`], and its response is ignored unless it is [`Handled::Skipped`], which
+//! tells the stack the listener chose to do nothing with the signal. Because listeners are
+//! plain services, tower's middleware applies to them: bound a slow webhook with a timeout, a
+//! chatty channel with a rate limit.
 //!
 //! A [`ListenerStack`] fans each signal out to its listeners without ever making the circuit
 //! wait: every listener gets a bounded queue and a worker task of its own, so a slow, failing
 //! or panicking listener only ever hurts itself. [`LogListener`] writes each transition to
-//! `tracing`.
+//! `tracing`. [`error_chain`] writes a listener's error as the stack logs it.
 //!
 //! This module does not decide *when* signals happen (that is the circuit's job in
 //! `fusebox_core`) and holds no listener that needs the network (see the `fusebox-prometheus`
@@ -62,7 +63,6 @@
 
 mod error;
 mod log;
-mod log_event;
 mod worker;
 
 use std::fmt;
@@ -72,11 +72,14 @@ use std::time::Duration;
 
 use fusebox_core::Signal;
 use tokio::runtime::Handle;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
-pub use self::error::{BuildError, FlushTimeout};
+use self::error::MAX_QUEUE_CAPACITY;
+pub use self::error::{BuildError, FlushTimeout, error_chain};
 pub use self::log::LogListener;
 use self::worker::{Counters, Worker};
 
@@ -92,7 +95,8 @@ const DEFAULT_QUEUE_CAPACITY: usize = 1024;
 /// hands signals to its listener one at a time, in the order they were sent, waiting for
 /// `poll_ready` and for the response before the next one.
 ///
-/// What goes wrong stays with the listener: a full queue drops the newest signal, an error is
+/// What goes wrong stays with the listener: a full queue drops the newest signal (and a warning
+/// says so at once, then at most every 10 s while drops go on), an error is
 /// logged (target `fusebox::listener`), a panic in `poll_ready`, `call` or the response future
 /// is caught and logged, and each is counted in [`stats`](ListenerStack::stats). After a
 /// panic the worker keeps using the same listener for later signals, so a listener that
@@ -130,7 +134,7 @@ struct Inner {
     /// Set by `shutdown`: later signals are counted as dropped.
     closed: AtomicBool,
     /// Tells every worker to stop.
-    stop: watch::Sender<bool>,
+    stop: CancellationToken,
 }
 
 impl Default for Inner {
@@ -139,7 +143,7 @@ impl Default for Inner {
             slots: Box::default(),
             capacity: DEFAULT_QUEUE_CAPACITY,
             closed: AtomicBool::new(false),
-            stop: watch::Sender::new(false),
+            stop: CancellationToken::new(),
         }
     }
 }
@@ -155,13 +159,17 @@ struct Slot {
 
 impl Slot {
     fn offer(&self, signal: Signal) {
-        let counter = match self.queue.try_send(signal) {
-            Ok(()) => &self.counters.accepted,
-            // Full: the newest signal is the one to lose, older ones are already queued.
-            // Closed: the worker stopped (shutdown, or its runtime is gone).
-            Err(_) => &self.counters.dropped,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        match self.queue.try_send(signal) {
+            Ok(()) => {
+                self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            // The newest signal is the one to lose: older ones are already queued.
+            Err(TrySendError::Full(_)) => self.counters.overflowed(),
+            // The worker stopped (shutdown, or its runtime is gone).
+            Err(TrySendError::Closed(_)) => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     fn settled(&self) -> u64 {
@@ -226,7 +234,7 @@ impl ListenerStack {
     /// Waits until every listener has handled every signal sent before this call, or until
     /// `timeout` runs out.
     ///
-    /// "Handled" means delivered, failed or panicked. On timeout the error names the
+    /// "Handled" means delivered, skipped, failed or panicked. On timeout the error names the
     /// listeners still behind; their signals stay queued and are still delivered later.
     ///
     /// # Panics
@@ -340,7 +348,7 @@ impl ListenerStack {
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), FlushTimeout> {
         self.inner.closed.store(true, Ordering::Release);
         let flushed = self.flush(timeout).await;
-        self.inner.stop.send_replace(true);
+        self.inner.stop.cancel();
         let mut stuck = Vec::new();
         for slot in &self.inner.slots {
             let worker = slot
@@ -383,6 +391,7 @@ impl ListenerStack {
                 ListenerStats {
                     name: slot.name.to_string(),
                     delivered: counters.delivered.load(Ordering::Relaxed),
+                    skipped: counters.skipped.load(Ordering::Relaxed),
                     dropped: counters.dropped.load(Ordering::Relaxed),
                     failed: counters.failed.load(Ordering::Relaxed),
                     panicked: counters.panicked.load(Ordering::Relaxed),
@@ -390,6 +399,40 @@ impl ListenerStack {
                 }
             })
             .collect()
+    }
+
+    /// How many signals each listener's queue holds, as built.
+    ///
+    /// ```
+    /// use fusebox::listener::ListenerStack;
+    ///
+    /// assert_eq!(ListenerStack::default().queue_capacity(), 1024);
+    /// let stack = ListenerStack::builder().queue_capacity(8).build()?;
+    /// assert_eq!(stack.queue_capacity(), 8);
+    /// # Ok::<(), fusebox::listener::BuildError>(())
+    /// ```
+    pub fn queue_capacity(&self) -> usize {
+        self.inner.capacity
+    }
+
+    /// Whether [`shutdown`](ListenerStack::shutdown) was called: from then on every signal
+    /// is dropped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox::listener::ListenerStack;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let stack = ListenerStack::default();
+    /// assert!(!stack.is_shut_down());
+    /// stack.shutdown(Duration::from_secs(1)).await?;
+    /// assert!(stack.is_shut_down());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
     }
 }
 
@@ -406,8 +449,8 @@ impl fmt::Debug for ListenerStack {
 
 /// One listener's counters, from [`ListenerStack::stats`].
 ///
-/// Every signal sent to the listener is counted once: `delivered + failed + panicked +
-/// dropped + queued` is the number of signals sent since the stack was built.
+/// Every signal sent to the listener is counted once: `delivered + skipped + failed +
+/// panicked + dropped + queued` is the number of signals sent since the stack was built.
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -421,8 +464,8 @@ impl fmt::Debug for ListenerStack {
 /// let stats = &stack.stats()[0];
 /// assert_eq!(stats.name, "quiet");
 /// assert_eq!(
-///     (stats.delivered, stats.dropped, stats.failed, stats.panicked, stats.queued),
-///     (0, 0, 0, 0, 0)
+///     (stats.delivered, stats.skipped, stats.dropped, stats.failed, stats.panicked, stats.queued),
+///     (0, 0, 0, 0, 0, 0)
 /// );
 /// # Ok(())
 /// # }
@@ -434,6 +477,9 @@ pub struct ListenerStats {
     pub name: String,
     /// Signals the listener handled successfully.
     pub delivered: u64,
+    /// Signals the listener chose to do nothing with: it answered [`Handled::Skipped`], as the
+    /// log, Slack and webhook listeners do for registrations.
+    pub skipped: u64,
     /// Signals it never received: its queue was full, the stack was shut down, or its worker
     /// stopped before delivering them.
     pub dropped: u64,
@@ -445,18 +491,71 @@ pub struct ListenerStats {
     pub queued: u64,
 }
 
+/// What a listener did with a signal, for listeners that want the stack to tell a signal they
+/// acted on from one they chose to ignore.
+///
+/// The stack ignores listener responses with one exception: a listener that answers
+/// `Handled::Skipped` has the signal counted as [`skipped`](ListenerStats::skipped) rather
+/// than [`delivered`](ListenerStats::delivered). Any other response, `Handled::Delivered`
+/// and `()` included, counts as delivered. Tower middleware that keeps the response type
+/// (`timeout`, `rate_limit`, `buffer`) keeps this working.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::time::Duration;
+/// use fusebox::listener::{Handled, ListenerStack};
+/// use fusebox_core::{Cause, Metrics, Signal, State};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Pages about openings only.
+/// let pager = tower::service_fn(|signal: Signal| async move {
+///     if signal.to != State::Open {
+///         return Ok::<_, Infallible>(Handled::Skipped);
+///     }
+///     // page someone about `signal.circuit`
+///     Ok(Handled::Delivered)
+/// });
+/// let stack = ListenerStack::builder().listener("pager", pager).build()?;
+/// for to in [State::Open, State::HalfOpen] {
+///     stack.send(Signal {
+///         circuit: "inventory".into(),
+///         from: State::Closed,
+///         to,
+///         at: std::time::SystemTime::now(),
+///         cause: Cause::Manual,
+///         metrics: Metrics::default(),
+///     });
+/// }
+/// stack.flush(Duration::from_secs(1)).await?;
+/// let stats = &stack.stats()[0];
+/// assert_eq!((stats.delivered, stats.skipped), (1, 1));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Handled {
+    /// The listener acted on the signal.
+    Delivered,
+    /// The listener chose to do nothing with the signal.
+    Skipped,
+}
+
 /// The part of a listener's worker that depends on the listener's type.
 type Spawn = Box<dyn FnOnce(&Handle, Worker) -> JoinHandle<()> + Send>;
 
 /// Configures and builds a [`ListenerStack`].
 ///
 /// ```
+/// use std::convert::Infallible;
 /// use std::time::Duration;
 /// use fusebox::listener::{ListenerStack, LogListener};
+/// use fusebox_core::Signal;
 /// use tower::ServiceBuilder;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), fusebox::listener::BuildError> {
+/// let audit = tower::service_fn(|_: Signal| async { Ok::<_, Infallible>(()) });
 /// let stack = ListenerStack::builder()
 ///     .queue_capacity(256)
 ///     .listener("log", LogListener::new())
@@ -464,7 +563,7 @@ type Spawn = Box<dyn FnOnce(&Handle, Worker) -> JoinHandle<()> + Send>;
 ///         "audit",
 ///         ServiceBuilder::new()
 ///             .timeout(Duration::from_secs(1))
-///             .service(LogListener::new().target("audit")),
+///             .service(audit),
 ///     )
 ///     .build()?;
 /// assert_eq!(stack.stats().len(), 2);
@@ -487,13 +586,16 @@ impl Default for ListenerStackBuilder {
 
 impl ListenerStackBuilder {
     /// How many signals each listener's queue holds before the newest are dropped (default
-    /// 1024, at least 1).
+    /// 1024, at least 1, at most `tokio::sync::Semaphore::MAX_PERMITS`). The queue allocates
+    /// as it fills, not up front.
     ///
     /// ```
     /// use fusebox::listener::{BuildError, ListenerStack};
     ///
     /// let err = ListenerStack::builder().queue_capacity(0).build().unwrap_err();
     /// assert_eq!(err, BuildError::ZeroCapacity);
+    /// let err = ListenerStack::builder().queue_capacity(usize::MAX).build().unwrap_err();
+    /// assert!(matches!(err, BuildError::CapacityTooLarge { .. }));
     /// ```
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
@@ -502,7 +604,8 @@ impl ListenerStackBuilder {
 
     /// Adds a listener under `name`, which [`ListenerStack::stats`] and log lines use.
     ///
-    /// The listener's response is ignored; its errors are logged and counted.
+    /// The listener's response is ignored, unless it is [`Handled::Skipped`]; its errors are
+    /// logged and counted.
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -537,6 +640,7 @@ impl ListenerStackBuilder {
     /// # Errors
     ///
     /// [`BuildError::ZeroCapacity`] for a queue capacity of 0,
+    /// [`BuildError::CapacityTooLarge`] for one above `tokio::sync::Semaphore::MAX_PERMITS`,
     /// [`BuildError::DuplicateName`] when two listeners share a name, and
     /// [`BuildError::NoRuntime`] when there are listeners but no tokio runtime is running
     /// on this thread. A stack without listeners needs no runtime.
@@ -551,6 +655,12 @@ impl ListenerStackBuilder {
     pub fn build(self) -> Result<ListenerStack, BuildError> {
         if self.capacity == 0 {
             return Err(BuildError::ZeroCapacity);
+        }
+        if self.capacity > MAX_QUEUE_CAPACITY {
+            return Err(BuildError::CapacityTooLarge {
+                capacity: self.capacity,
+                max: MAX_QUEUE_CAPACITY,
+            });
         }
         for (index, (name, _)) in self.listeners.iter().enumerate() {
             if self.listeners[..index]
@@ -569,7 +679,7 @@ impl ListenerStackBuilder {
             });
         }
         let runtime = Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
-        let stop = watch::Sender::new(false);
+        let stop = CancellationToken::new();
         let slots = self
             .listeners
             .into_iter()
@@ -584,7 +694,7 @@ impl ListenerStackBuilder {
                         queue: receiver,
                         counters: Arc::clone(&counters),
                         settled: settled_tx,
-                        stop: stop.subscribe(),
+                        stop: stop.clone(),
                     },
                 );
                 Slot {
@@ -643,21 +753,8 @@ mod tests {
             metrics: fusebox_core::Metrics::default(),
         });
         assert_eq!(stack.stats(), []);
-        assert_eq!(
-            format!("{stack:?}"),
-            "ListenerStack { listeners: [], queue_capacity: 1024, closed: false }"
-        );
-    }
-
-    #[test]
-    fn builder_debug_lists_capacity_and_listener_names() {
-        let builder = ListenerStack::builder()
-            .queue_capacity(16)
-            .listener("log", LogListener::new());
-        assert_eq!(
-            format!("{builder:?}"),
-            "ListenerStackBuilder { queue_capacity: 16, listeners: [\"log\"] }"
-        );
+        assert_eq!(stack.queue_capacity(), DEFAULT_QUEUE_CAPACITY);
+        assert!(!stack.is_shut_down());
     }
 
     #[test]
@@ -667,5 +764,16 @@ mod tests {
             .listener("log", LogListener::new())
             .build();
         assert_eq!(err.unwrap_err(), BuildError::ZeroCapacity);
+        let err = ListenerStack::builder()
+            .queue_capacity(MAX_QUEUE_CAPACITY + 1)
+            .listener("log", LogListener::new())
+            .build();
+        assert_eq!(
+            err.unwrap_err(),
+            BuildError::CapacityTooLarge {
+                capacity: MAX_QUEUE_CAPACITY + 1,
+                max: MAX_QUEUE_CAPACITY
+            }
+        );
     }
 }
