@@ -18,8 +18,8 @@
 //! ```
 //!
 //! The leaves themselves, each declared once, live in `leaf.rs`; the grammar of the text form
-//! in `parse.rs`. This file holds what is the same for every leaf: the operators, and how a
-//! tree of them is evaluated, validated and written.
+//! in `parse.rs`; the form a rule is evaluated in, `program.rs`. This file holds what is the
+//! same for every leaf: the operators, and how a tree of them is validated and written.
 
 use std::fmt;
 use std::ops::{BitAnd, BitOr, Not};
@@ -29,6 +29,7 @@ use crate::{MAX_SLOW_THRESHOLDS, Metrics, State};
 
 mod leaf;
 mod parse;
+mod program;
 
 use leaf::Leaf;
 pub use leaf::{
@@ -36,6 +37,7 @@ pub use leaf::{
     slow_rate,
 };
 pub use parse::ParseTripError;
+use program::Program;
 
 /// The deepest a rule tree may be, counting the leaf. Real rules are a handful of levels deep;
 /// the bound keeps parsing, evaluating and dropping hostile input from exhausting the stack.
@@ -64,8 +66,13 @@ const MAX_DEPTH: usize = 64;
 /// assert_eq!(TripRule::default().to_string(), "min_requests(100) & failure_rate(0.5)");
 /// # Ok::<(), fusebox_core::trip::ParseTripError>(())
 /// ```
-#[derive(Clone, PartialEq)]
-pub struct TripRule(Node);
+#[derive(Clone)]
+pub struct TripRule {
+    /// The rule as written: what is validated, displayed and combined.
+    root: Node,
+    /// The same rule compiled for evaluation.
+    program: Program,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 enum Node {
@@ -76,10 +83,26 @@ enum Node {
 }
 
 impl TripRule {
+    /// A rule of one leaf; `const`, so that the leaf constructors are.
+    const fn leaf(leaf: Leaf) -> TripRule {
+        TripRule {
+            root: Node::Leaf(leaf),
+            program: Program::Leaf(leaf),
+        }
+    }
+
+    fn new(root: Node) -> TripRule {
+        TripRule {
+            program: Program::compile(&root),
+            root,
+        }
+    }
+
     /// Whether the rule holds for a circuit in `state` whose window reads `metrics`.
     ///
     /// Every bound is inclusive. Rates compare as the decimals they are written as: 7 failures
-    /// of 100 calls reach `failure_rate(0.07)`.
+    /// of 100 calls reach `failure_rate(0.07)`. Operands are evaluated left to right and only
+    /// as far as needed, like `&&` and `||`. Evaluating neither allocates nor recurses.
     ///
     /// ```
     /// use fusebox_core::{Metrics, State};
@@ -90,7 +113,7 @@ impl TripRule {
     /// assert!(!rule.is_true(State::HalfOpen, &Metrics::default()));
     /// ```
     pub fn is_true(&self, state: State, metrics: &Metrics) -> bool {
-        self.0.is_true(state, metrics)
+        self.program.is_true(state, metrics)
     }
 
     /// Checks every leaf's arguments and returns the first invalid leaf in text order.
@@ -107,7 +130,7 @@ impl TripRule {
     /// assert_eq!(err.allowed(), "failure_rate takes a rate r with 0 < r <= 1");
     /// ```
     pub fn validate(&self) -> Result<(), InvalidRule> {
-        self.0.validate(1, &mut LeafCheck::default())
+        self.root.validate(1, &mut LeafCheck::default())
     }
 
     /// Every `slow_rate` threshold in the rule, ascending and without duplicates: the thresholds
@@ -123,7 +146,7 @@ impl TripRule {
     /// ```
     pub fn slow_thresholds(&self) -> Vec<Duration> {
         let mut thresholds = Vec::new();
-        self.0
+        self.root
             .visit_leaves(&mut |leaf| thresholds.extend(leaf.slow_threshold()));
         thresholds.sort_unstable();
         thresholds.dedup();
@@ -143,7 +166,7 @@ impl TripRule {
     /// ```
     pub fn needs_latency(&self) -> bool {
         let mut needs = false;
-        self.0
+        self.root
             .visit_leaves(&mut |leaf| needs |= leaf.reads_latency());
         needs
     }
@@ -159,7 +182,7 @@ impl BitAnd for TripRule {
     type Output = TripRule;
 
     fn bitand(self, rhs: TripRule) -> TripRule {
-        TripRule(Node::And(Box::new(self.0), Box::new(rhs.0)))
+        TripRule::new(Node::And(Box::new(self.root), Box::new(rhs.root)))
     }
 }
 
@@ -167,7 +190,7 @@ impl BitOr for TripRule {
     type Output = TripRule;
 
     fn bitor(self, rhs: TripRule) -> TripRule {
-        TripRule(Node::Or(Box::new(self.0), Box::new(rhs.0)))
+        TripRule::new(Node::Or(Box::new(self.root), Box::new(rhs.root)))
     }
 }
 
@@ -175,20 +198,18 @@ impl Not for TripRule {
     type Output = TripRule;
 
     fn not(self) -> TripRule {
-        TripRule(Node::Not(Box::new(self.0)))
+        TripRule::new(Node::Not(Box::new(self.root)))
+    }
+}
+
+/// Two rules are equal when they are written the same.
+impl PartialEq for TripRule {
+    fn eq(&self, other: &TripRule) -> bool {
+        self.root == other.root
     }
 }
 
 impl Node {
-    fn is_true(&self, state: State, metrics: &Metrics) -> bool {
-        match self {
-            Node::Leaf(leaf) => leaf.is_true(state, metrics),
-            Node::And(a, b) => a.is_true(state, metrics) && b.is_true(state, metrics),
-            Node::Or(a, b) => a.is_true(state, metrics) || b.is_true(state, metrics),
-            Node::Not(a) => !a.is_true(state, metrics),
-        }
-    }
-
     /// Validates the subtree rooted at `self`, which sits at `depth` (the root is at 1).
     fn validate(&self, depth: usize, check: &mut LeafCheck) -> Result<(), InvalidRule> {
         if depth > MAX_DEPTH {
@@ -305,7 +326,7 @@ impl std::error::Error for InvalidRule {}
 
 impl fmt::Display for TripRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.root.fmt(f)
     }
 }
 
@@ -314,7 +335,7 @@ impl fmt::Display for TripRule {
 impl fmt::Debug for TripRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TripRule")
-            .field(&format_args!("{}", self.0))
+            .field(&format_args!("{}", self.root))
             .finish()
     }
 }
@@ -499,6 +520,14 @@ mod tests {
         assert!(!(closed() | failure_streak(3) & failure_count(2)).needs_latency());
         assert!((min_requests(1) & !slow_rate(0.5, SECOND)).needs_latency());
         assert!((closed() | avg_latency(SECOND)).needs_latency());
+    }
+
+    #[test]
+    fn debug_shows_the_rule_as_written() {
+        assert_eq!(
+            format!("{:?}", min_requests(20) & !failure_streak(5)),
+            "TripRule(min_requests(20) & !failure_streak(5))"
+        );
     }
 
     #[test]

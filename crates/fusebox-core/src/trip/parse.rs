@@ -88,7 +88,7 @@ impl FromStr for TripRule {
         let (node, _) = parser.rule(None)?;
         parser.text.skip_whitespace();
         match parser.text.peek() {
-            None => Ok(TripRule(node)),
+            None => Ok(TripRule::new(node)),
             Some(')') => Err(parser.error("unexpected ')' without a matching '('".to_owned())),
             Some(_) => Err(parser.error(format!(
                 "expected '&', '|' or the end of the rule, found {}",
