@@ -193,6 +193,60 @@ fn is_argument_char(c: char) -> bool {
     !c.is_whitespace() && !matches!(c, '(' | ')' | ',')
 }
 
+/// Reads one `name(arg, ...)`, or says what is wrong at the cursor.
+fn call<'a>(cursor: &mut Cursor<'a>) -> Result<Call<'a>, String> {
+    cursor.skip_whitespace();
+    let at = cursor.position();
+    let name = cursor.take_while(is_name_char);
+    if name.is_empty() {
+        return Err(format!(
+            "expected a name, found {}",
+            cursor.found(is_argument_char)
+        ));
+    }
+    cursor.skip_whitespace();
+    if !cursor.eat('(') {
+        return Err(format!(
+            "expected '(' after {name}, found {}",
+            cursor.found(is_argument_char)
+        ));
+    }
+    let mut args = Vec::new();
+    cursor.skip_whitespace();
+    if cursor.peek() != Some(')') {
+        loop {
+            cursor.skip_whitespace();
+            let arg_at = cursor.position();
+            let text = cursor.take_while(is_argument_char);
+            if text.is_empty() {
+                return Err(format!(
+                    "expected an argument of {name}, found {}",
+                    cursor.found(is_argument_char)
+                ));
+            }
+            args.push(Arg { text, at: arg_at });
+            cursor.skip_whitespace();
+            if cursor.peek() == Some(')') {
+                break;
+            }
+            if !cursor.eat(',') {
+                return Err(format!(
+                    "expected ',' or ')' after an argument of {name}, found {}",
+                    cursor.found(is_argument_char)
+                ));
+            }
+        }
+    }
+    let close = cursor.position();
+    cursor.eat(')');
+    Ok(Call {
+        name,
+        at,
+        args,
+        close,
+    })
+}
+
 impl<'a> Chain<'a> {
     /// Splits `text`, read as a `what`, into its chain of calls, or says what is malformed.
     pub(crate) fn parse(what: &'static str, text: &'a str) -> Result<Self, ParsePolicyError> {
@@ -207,83 +261,27 @@ impl<'a> Chain<'a> {
         if cursor.peek().is_none() {
             return Err(error(&cursor, "empty text".to_owned()));
         }
-        let mut calls = Vec::new();
+        let first = call(&mut cursor).map_err(|message| error(&cursor, message))?;
+        let mut rest: Vec<Call<'a>> = Vec::new();
         loop {
             cursor.skip_whitespace();
-            let at = cursor.position();
-            let name = cursor.take_while(is_name_char);
-            if name.is_empty() {
-                let found = cursor.found(is_argument_char);
-                return Err(error(&cursor, format!("expected a name, found {found}")));
-            }
-            cursor.skip_whitespace();
-            if !cursor.eat('(') {
-                let found = cursor.found(is_argument_char);
-                return Err(error(
-                    &cursor,
-                    format!("expected '(' after {name}, found {found}"),
-                ));
-            }
-            let mut args = Vec::new();
-            cursor.skip_whitespace();
-            let close = loop {
-                if args.is_empty() && cursor.peek() == Some(')') {
-                    break cursor.position();
-                }
-                cursor.skip_whitespace();
-                let arg_at = cursor.position();
-                let arg = cursor.take_while(is_argument_char);
-                if arg.is_empty() {
-                    let found = cursor.found(is_argument_char);
-                    return Err(error(
-                        &cursor,
-                        format!("expected an argument of {name}, found {found}"),
-                    ));
-                }
-                args.push(Arg {
-                    text: arg,
-                    at: arg_at,
-                });
-                cursor.skip_whitespace();
-                if cursor.peek() == Some(')') {
-                    break cursor.position();
-                }
-                if !cursor.eat(',') {
-                    let found = cursor.found(is_argument_char);
-                    return Err(error(
-                        &cursor,
-                        format!("expected ',' or ')' after an argument of {name}, found {found}"),
-                    ));
-                }
-            };
-            cursor.eat(')');
-            calls.push(Call {
-                name,
-                at,
-                args,
-                close,
-            });
-            cursor.skip_whitespace();
             if cursor.peek().is_none() {
-                break;
+                return Ok(Chain {
+                    what,
+                    text,
+                    first,
+                    rest,
+                });
             }
             if !cursor.eat('.') {
+                let last = rest.last().unwrap_or(&first).name;
                 let found = cursor.found(is_argument_char);
                 return Err(error(
                     &cursor,
-                    format!("expected '.' or the end after {name}(...), found {found}"),
+                    format!("expected '.' or the end after {last}(...), found {found}"),
                 ));
             }
-        }
-        let mut calls = calls.into_iter();
-        match calls.next() {
-            Some(first) => Ok(Chain {
-                what,
-                text,
-                first,
-                rest: calls.collect(),
-            }),
-            None => Err(error(&cursor, "empty text".to_owned())),
+            rest.push(call(&mut cursor).map_err(|message| error(&cursor, message))?);
         }
     }
 
