@@ -44,52 +44,59 @@ const MAX_FRACTION_DIGITS: usize = 13;
 /// );
 /// ```
 pub fn parse(text: &str) -> Result<Duration, ParseDurationError> {
+    let start = text.len() - text.trim_start().len();
     let text = text.trim();
-    let error = |reason| ParseDurationError {
+    // `offset` is where in `text` the problem is.
+    let error = |offset: usize, reason| ParseDurationError {
         text: text.to_owned(),
+        position: start + offset,
         reason,
     };
     if text.is_empty() {
-        return Err(error(Reason::Empty));
+        return Err(error(0, Reason::Empty));
     }
     let unit_start = text
         .find(|c: char| c.is_ascii_alphabetic())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(unit_start);
     if number.is_empty() {
-        return Err(error(Reason::MissingNumber));
+        return Err(error(0, Reason::MissingNumber));
     }
     let Some(&(_, unit_nanos)) = UNITS.iter().find(|(name, _)| *name == unit) else {
-        return Err(error(if unit.is_empty() {
-            Reason::MissingUnit
-        } else {
-            Reason::UnknownUnit(unit.to_owned())
-        }));
+        return Err(error(
+            unit_start,
+            if unit.is_empty() {
+                Reason::MissingUnit
+            } else {
+                Reason::UnknownUnit(unit.to_owned())
+            },
+        ));
     };
     let (whole, fraction) = match number.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
         None => (number, None),
     };
     if !is_digits(whole) || fraction.is_some_and(|fraction| !is_digits(fraction)) {
-        return Err(error(Reason::BadNumber(number.to_owned())));
+        return Err(error(0, Reason::BadNumber(number.to_owned())));
     }
 
     let fraction = fraction.unwrap_or("").trim_end_matches('0');
     if fraction.len() > MAX_FRACTION_DIGITS {
-        return Err(error(Reason::TooPrecise));
+        return Err(error(0, Reason::TooPrecise));
     }
     // Neither overflows: the fraction has at most 13 digits, and 10^13 · 3.6e12 < 2^128.
     let scale = fraction.bytes().fold(1_u128, |scale, _| scale * 10);
     let fraction_nanos = digits_value(fraction).map_or(0, |value| value * unit_nanos);
     if fraction_nanos % scale != 0 {
-        return Err(error(Reason::TooPrecise));
+        return Err(error(0, Reason::TooPrecise));
     }
+    let overflow = || error(0, Reason::Overflow);
     let nanos = digits_value(whole)
         .and_then(|value| value.checked_mul(unit_nanos))
         .and_then(|nanos| nanos.checked_add(fraction_nanos / scale))
-        .ok_or_else(|| error(Reason::Overflow))?;
-    let secs = u64::try_from(nanos / NANOS_PER_SEC).map_err(|_| error(Reason::Overflow))?;
-    let subsec_nanos = u32::try_from(nanos % NANOS_PER_SEC).map_err(|_| error(Reason::Overflow))?;
+        .ok_or_else(overflow)?;
+    let secs = u64::try_from(nanos / NANOS_PER_SEC).map_err(|_| overflow())?;
+    let subsec_nanos = u32::try_from(nanos % NANOS_PER_SEC).map_err(|_| overflow())?;
     Ok(Duration::new(secs, subsec_nanos))
 }
 
@@ -165,7 +172,27 @@ impl fmt::Display for DisplayDuration {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseDurationError {
     text: String,
+    position: usize,
     reason: Reason,
+}
+
+impl ParseDurationError {
+    /// Byte offset, in the text given to [`parse`], of what is wrong: the unit when it is
+    /// unknown, the end of the number when the unit is missing, otherwise the number.
+    ///
+    /// Text that embeds a duration (a policy such as `cooldown(5x)`) adds the offset of the
+    /// duration to point at the problem.
+    ///
+    /// ```
+    /// use fusebox_core::duration;
+    ///
+    /// assert_eq!(duration::parse("250x").unwrap_err().position(), 3);
+    /// assert_eq!(duration::parse(" 250").unwrap_err().position(), 4);
+    /// assert_eq!(duration::parse("-1s").unwrap_err().position(), 0);
+    /// ```
+    pub fn position(&self) -> usize {
+        self.position
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -289,6 +316,26 @@ mod tests {
                 format!("{message}{hint}"),
                 "input {text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn errors_point_at_the_unit_the_missing_unit_or_the_number() {
+        let position = |text| parse(text).unwrap_err().position();
+        let cases = [
+            ("3x", 1),
+            ("1e3s", 1),
+            ("250", 3),
+            ("  250 ", 5),
+            ("s", 0),
+            (" -1s", 1),
+            ("1.5ns", 0),
+            ("99999999999999999999999999999999999999999h", 0),
+            ("", 0),
+            ("   ", 3),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(position(text), expected, "input {text:?}");
         }
     }
 

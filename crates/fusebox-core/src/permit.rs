@@ -7,6 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::duration::display;
+use crate::text::{Chain, Invalid};
 
 /// Which calls a `half_open` circuit admits as probes.
 ///
@@ -68,19 +69,30 @@ impl Permit {
     }
 
     pub(crate) fn validate(&self) -> Result<(), &'static str> {
+        self.check().map_err(|invalid| invalid.allowed)
+    }
+
+    /// Like [`validate`](Permit::validate), also saying which argument of the text form is
+    /// invalid.
+    fn check(&self) -> Result<(), Invalid> {
+        let invalid = |argument, allowed| Err(Invalid { allowed, argument });
         match self.kind {
             Kind::All => Ok(()),
-            Kind::Random(p) if !(0.0..=1.0).contains(&p) => Err("random(p) needs 0 <= p <= 1"),
+            Kind::Random(p) if !(0.0..=1.0).contains(&p) => {
+                invalid(0, "random(p) needs 0 <= p <= 1")
+            }
             Kind::Random(_) => Ok(()),
             Kind::RampUp { from, .. } if from.is_nan() || from <= 0.0 => {
-                Err("ramp_up(from, to, over) needs from > 0")
+                invalid(0, "ramp_up(from, to, over) needs from > 0")
             }
             Kind::RampUp { from, to, .. } if to.is_nan() || from > to => {
-                Err("ramp_up(from, to, over) needs from <= to")
+                invalid(1, "ramp_up(from, to, over) needs from <= to")
             }
-            Kind::RampUp { to, .. } if to > 1.0 => Err("ramp_up(from, to, over) needs to <= 1"),
+            Kind::RampUp { to, .. } if to > 1.0 => {
+                invalid(1, "ramp_up(from, to, over) needs to <= 1")
+            }
             Kind::RampUp { over, .. } if over.is_zero() => {
-                Err("ramp_up(from, to, over) needs over > 0")
+                invalid(2, "ramp_up(from, to, over) needs over > 0")
             }
             Kind::RampUp { .. } => Ok(()),
         }
@@ -118,30 +130,27 @@ impl std::str::FromStr for Permit {
     /// assert_eq!("ramp_up(0.1, 1, 30s)".parse(), Ok(Permit::ramp_up(0.1, 1.0, Duration::from_secs(30))));
     /// ```
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        use crate::text::{calls, number, span};
-        let fail = |message: String| crate::ParsePolicyError::new("permit", text, message);
-        let calls = calls(text).map_err(fail)?;
-        let permit = match calls.as_slice() {
-            [call] => match call.name {
-                "all" => call.args::<0>("all()").map(|[]| Permit::all()),
-                "random" => call
-                    .args("random(p)")
-                    .and_then(|[p]| Ok(Permit::random(number(p)?))),
-                "ramp_up" => call
-                    .args("ramp_up(from, to, over)")
-                    .and_then(|[from, to, over]| {
-                        Ok(Permit::ramp_up(number(from)?, number(to)?, span(over)?))
-                    }),
-                other => Err(format!(
-                    "unknown permit policy {other:?}; expected all(), random(p) or ramp_up(from, to, over)"
-                )),
-            },
-            _ => Err("expected all(), random(p) or ramp_up(from, to, over)".to_owned()),
-        }
-        .map_err(fail)?;
-        permit
-            .validate()
-            .map_err(|allowed| fail(allowed.to_owned()))?;
+        const EXPECTED: &str = "expected all(), random(p) or ramp_up(from, to, over)";
+        let chain = Chain::parse("permit", text)?;
+        let first = chain.first();
+        let permit = match first.name {
+            "all" => chain.args::<0>(first, "all()").map(|[]| Permit::all())?,
+            "random" => {
+                let [p] = chain.args(first, "random(p)")?;
+                Permit::random(chain.number(p)?)
+            }
+            "ramp_up" => {
+                let [from, to, over] = chain.args(first, "ramp_up(from, to, over)")?;
+                Permit::ramp_up(
+                    chain.number(from)?,
+                    chain.number(to)?,
+                    chain.duration(over)?,
+                )
+            }
+            _ => return Err(chain.unknown("permit policy", EXPECTED)),
+        };
+        chain.only_first(EXPECTED)?;
+        permit.check().map_err(|invalid| chain.invalid(invalid))?;
         Ok(permit)
     }
 }
@@ -205,13 +214,65 @@ mod tests {
         let err = |text: &str| text.parse::<Permit>().unwrap_err().to_string();
         assert_eq!(
             err("random(2)"),
-            "invalid permit \"random(2)\": random(p) needs 0 <= p <= 1"
+            "invalid permit \"random(2)\": at position 7: random(p) needs 0 <= p <= 1\n  \
+             random(2)\n         ^"
         );
         assert_eq!(
             err("rampup(0.1, 1, 5s)"),
-            "invalid permit \"rampup(0.1, 1, 5s)\": unknown permit policy \"rampup\"; expected all(), \
-             random(p) or ramp_up(from, to, over)"
+            "invalid permit \"rampup(0.1, 1, 5s)\": at position 0: unknown permit policy \
+             \"rampup\"; expected all(), random(p) or ramp_up(from, to, over)\n  \
+             rampup(0.1, 1, 5s)\n  ^"
         );
+    }
+
+    /// The position and message of the error parsing `text`.
+    fn error(text: &str) -> (usize, String) {
+        let err = text.parse::<Permit>().unwrap_err();
+        assert_eq!(err.what(), "permit");
+        (err.position(), err.message().to_owned())
+    }
+
+    #[test]
+    fn errors_point_at_the_call_or_argument_to_fix() {
+        let cases = [
+            ("all(1)", 4, "all takes 0 arguments: all()"),
+            ("random()", 7, "random takes 1 argument: random(p)"),
+            ("random(half)", 7, "expected a number, found \"half\""),
+            (
+                "ramp_up(0.1, 1)",
+                14,
+                "ramp_up takes 3 arguments: ramp_up(from, to, over)",
+            ),
+            (
+                "all().jitter(0.1)",
+                6,
+                "expected all(), random(p) or ramp_up(from, to, over)",
+            ),
+            ("random(-0.1)", 7, "random(p) needs 0 <= p <= 1"),
+            (
+                "ramp_up(0, 1, 5s)",
+                8,
+                "ramp_up(from, to, over) needs from > 0",
+            ),
+            (
+                "ramp_up(0.5, 0.4, 5s)",
+                13,
+                "ramp_up(from, to, over) needs from <= to",
+            ),
+            (
+                "ramp_up(0.5, 2, 5s)",
+                13,
+                "ramp_up(from, to, over) needs to <= 1",
+            ),
+            (
+                "ramp_up(0.5, 1, 0s)",
+                16,
+                "ramp_up(from, to, over) needs over > 0",
+            ),
+        ];
+        for (text, position, message) in cases {
+            assert_eq!(error(text), (position, message.to_owned()), "{text}");
+        }
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Retry policies: when an `open` circuit lets a probe through ([`Retry`]).
 //!
 //! The policy only computes the base wait; the circuit draws the jitter factor once when it
-//! enters `open` (beyond fluxgate, which redrew it on every call and so shortened the wait under
-//! load) and stores the resulting deadline.
+//! enters `open` (a factor redrawn on every call would shorten the wait under load) and stores
+//! the resulting deadline.
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::duration::display;
+use crate::text::{Chain, Invalid};
 
 /// When an `open` circuit allows the next probe.
 ///
@@ -127,23 +128,40 @@ impl Retry {
     }
 
     pub(crate) fn validate(&self) -> Result<(), &'static str> {
-        if !(0.0..1.0).contains(&self.jitter) {
-            return Err("jitter(ratio) needs 0 <= ratio < 1");
-        }
+        self.check().map_err(|invalid| invalid.allowed)
+    }
+
+    /// Like [`validate`](Retry::validate), also saying which argument of the text form is
+    /// invalid.
+    fn check(&self) -> Result<(), Invalid> {
+        let invalid = |argument, allowed| Err(Invalid { allowed, argument });
         match self.kind {
-            Kind::Never | Kind::Always => Ok(()),
-            Kind::Cooldown(wait) if wait.is_zero() => Err("cooldown(d) needs d > 0"),
-            Kind::Cooldown(_) => Ok(()),
+            Kind::Cooldown(wait) if wait.is_zero() => invalid(0, "cooldown(d) needs d > 0"),
             Kind::Backoff { initial, .. } if initial.is_zero() => {
-                Err("backoff(initial, multiplier, max) needs initial > 0")
+                invalid(0, "backoff(initial, multiplier, max) needs initial > 0")
             }
             Kind::Backoff { multiplier, .. } if multiplier.is_nan() || multiplier <= 1.0 => {
-                Err("backoff(initial, multiplier, max) needs multiplier > 1")
+                invalid(1, "backoff(initial, multiplier, max) needs multiplier > 1")
             }
             Kind::Backoff { initial, max, .. } if max < initial => {
-                Err("backoff(initial, multiplier, max) needs max >= initial")
+                invalid(2, "backoff(initial, multiplier, max) needs max >= initial")
             }
-            Kind::Backoff { .. } => Ok(()),
+            // The ratio is the argument after those of the policy.
+            _ if !(0.0..1.0).contains(&self.jitter) => {
+                invalid(self.kind.arity(), "jitter(ratio) needs 0 <= ratio < 1")
+            }
+            Kind::Never | Kind::Always | Kind::Cooldown(_) | Kind::Backoff { .. } => Ok(()),
+        }
+    }
+}
+
+impl Kind {
+    /// How many arguments the policy is written with.
+    fn arity(&self) -> usize {
+        match self {
+            Kind::Never | Kind::Always => 0,
+            Kind::Cooldown(_) => 1,
+            Kind::Backoff { .. } => 3,
         }
     }
 }
@@ -194,42 +212,41 @@ impl std::str::FromStr for Retry {
     /// # Ok::<(), fusebox_core::ParsePolicyError>(())
     /// ```
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        use crate::text::{calls, number, span};
         const EXPECTED: &str = "expected never(), always(), cooldown(d) or backoff(initial, multiplier, max), optionally followed by .jitter(ratio)";
-        let fail = |message: String| crate::ParsePolicyError::new("retry", text, message);
-        let calls = calls(text).map_err(fail)?;
-        let (first, rest) = calls
-            .split_first()
-            .ok_or_else(|| fail(EXPECTED.to_owned()))?;
+        let chain = Chain::parse("retry", text)?;
+        let first = chain.first();
         let mut retry = match first.name {
-            "never" => first.args::<0>("never()").map(|[]| Retry::never()),
-            "always" => first.args::<0>("always()").map(|[]| Retry::always()),
-            "cooldown" => first
-                .args("cooldown(d)")
-                .and_then(|[d]| Ok(Retry::cooldown(span(d)?))),
-            "backoff" => first.args("backoff(initial, multiplier, max)").and_then(
-                |[initial, multiplier, max]| {
-                    Ok(Retry::backoff(
-                        span(initial)?,
-                        number(multiplier)?,
-                        span(max)?,
-                    ))
-                },
-            ),
-            other => Err(format!("unknown retry policy {other:?}; {EXPECTED}")),
-        }
-        .map_err(fail)?;
-        match rest {
-            [] => {}
-            [jitter] if jitter.name == "jitter" => {
-                let [ratio] = jitter.args("jitter(ratio)").map_err(fail)?;
-                retry = retry.jitter(number(ratio).map_err(fail)?);
+            "never" => chain.args::<0>(first, "never()").map(|[]| Retry::never())?,
+            "always" => chain
+                .args::<0>(first, "always()")
+                .map(|[]| Retry::always())?,
+            "cooldown" => {
+                let [d] = chain.args(first, "cooldown(d)")?;
+                Retry::cooldown(chain.duration(d)?)
             }
-            _ => return Err(fail(EXPECTED.to_owned())),
+            "backoff" => {
+                let [initial, multiplier, max] =
+                    chain.args(first, "backoff(initial, multiplier, max)")?;
+                Retry::backoff(
+                    chain.duration(initial)?,
+                    chain.number(multiplier)?,
+                    chain.duration(max)?,
+                )
+            }
+            _ => return Err(chain.unknown("retry policy", EXPECTED)),
+        };
+        let mut rest = chain.rest().iter();
+        if let Some(jitter) = rest.next() {
+            if jitter.name != "jitter" {
+                return Err(chain.error(jitter.at, EXPECTED));
+            }
+            let [ratio] = chain.args(jitter, "jitter(ratio)")?;
+            retry = retry.jitter(chain.number(ratio)?);
         }
-        retry
-            .validate()
-            .map_err(|allowed| fail(allowed.to_owned()))?;
+        if let Some(extra) = rest.next() {
+            return Err(chain.error(extra.at, EXPECTED));
+        }
+        retry.check().map_err(|invalid| chain.invalid(invalid))?;
         Ok(retry)
     }
 }
@@ -317,22 +334,113 @@ mod tests {
         let err = |text: &str| text.parse::<Retry>().unwrap_err().to_string();
         assert_eq!(
             err("cooldwn(30s)"),
-            "invalid retry \"cooldwn(30s)\": unknown retry policy \"cooldwn\"; expected never(), \
-             always(), cooldown(d) or backoff(initial, multiplier, max), optionally followed by \
-             .jitter(ratio)"
-        );
-        assert_eq!(
-            err("cooldown(30s, 2)"),
-            "invalid retry \"cooldown(30s, 2)\": cooldown takes 1 argument: cooldown(d)"
+            "invalid retry \"cooldwn(30s)\": at position 0: unknown retry policy \"cooldwn\"; \
+             expected never(), always(), cooldown(d) or backoff(initial, multiplier, max), \
+             optionally followed by .jitter(ratio)\n  cooldwn(30s)\n  ^"
         );
         assert_eq!(
             err("backoff(1s, 1, 2s)"),
-            "invalid retry \"backoff(1s, 1, 2s)\": backoff(initial, multiplier, max) needs multiplier > 1"
+            "invalid retry \"backoff(1s, 1, 2s)\": at position 12: backoff(initial, multiplier, \
+             max) needs multiplier > 1\n  backoff(1s, 1, 2s)\n              ^"
         );
+    }
+
+    /// The position and message of the error parsing `text`.
+    fn error(text: &str) -> (usize, String) {
+        let err = text.parse::<Retry>().unwrap_err();
+        assert_eq!(err.what(), "retry");
+        (err.position(), err.message().to_owned())
+    }
+
+    #[test]
+    fn parse_errors_point_at_the_call_or_argument_to_fix() {
+        let expected = "expected never(), always(), cooldown(d) or backoff(initial, multiplier, \
+                        max), optionally followed by .jitter(ratio)";
+        let cases = [
+            (
+                "cooldown(30s, 2)",
+                14,
+                "cooldown takes 1 argument: cooldown(d)",
+            ),
+            ("cooldown()", 9, "cooldown takes 1 argument: cooldown(d)"),
+            ("never(1)", 6, "never takes 0 arguments: never()"),
+            (
+                "backoff(1s, 2)",
+                13,
+                "backoff takes 3 arguments: backoff(initial, multiplier, max)",
+            ),
+            ("backoff(1s, x, 2s)", 12, "expected a number, found \"x\""),
+            (
+                "cooldown(5s).jitter(x)",
+                20,
+                "expected a number, found \"x\"",
+            ),
+            (
+                "cooldown(5s).jitter()",
+                20,
+                "jitter takes 1 argument: jitter(ratio)",
+            ),
+            ("cooldown(5s).jiter(0.1)", 13, expected),
+            ("cooldown(5s).jitter(0.1).jitter(0.2)", 25, expected),
+        ];
+        for (text, position, message) in cases {
+            assert_eq!(error(text), (position, message.to_owned()), "{text}");
+        }
+        let (position, message) = error("cooldown(5x)");
+        assert_eq!(position, 10);
+        assert!(
+            message.starts_with("invalid duration \"5x\": unknown unit \"x\""),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn invalid_values_point_at_their_argument() {
+        let cases = [
+            ("cooldown(0s)", 9, "cooldown(d) needs d > 0"),
+            (
+                "backoff(0s, 2, 1s)",
+                8,
+                "backoff(initial, multiplier, max) needs initial > 0",
+            ),
+            (
+                "backoff(1s, 0.5, 2s)",
+                12,
+                "backoff(initial, multiplier, max) needs multiplier > 1",
+            ),
+            (
+                "backoff(2s, 2, 1s)",
+                15,
+                "backoff(initial, multiplier, max) needs max >= initial",
+            ),
+            (
+                "backoff(1s, 2, 2s).jitter(1)",
+                26,
+                "jitter(ratio) needs 0 <= ratio < 1",
+            ),
+            (
+                "cooldown(1s).jitter(-0.1)",
+                20,
+                "jitter(ratio) needs 0 <= ratio < 1",
+            ),
+            (
+                "never().jitter(2)",
+                15,
+                "jitter(ratio) needs 0 <= ratio < 1",
+            ),
+        ];
+        for (text, position, message) in cases {
+            assert_eq!(error(text), (position, message.to_owned()), "{text}");
+        }
+    }
+
+    #[test]
+    fn validation_reports_the_first_invalid_value_in_text_order() {
         assert_eq!(
-            err("cooldown(5s).jitter(x)"),
-            "invalid retry \"cooldown(5s).jitter(x)\": expected a number, found \"x\""
+            Retry::cooldown(Duration::ZERO).jitter(1.0).validate(),
+            Err("cooldown(d) needs d > 0")
         );
+        assert_eq!(error("cooldown(0s).jitter(1)").0, 9);
     }
 
     #[test]

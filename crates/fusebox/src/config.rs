@@ -273,11 +273,13 @@ mod tests {
         };
         assert_eq!(
             err("[circuits.payments]\nwindow = \"count(0)\""),
-            "fusebox.toml: circuit \"payments\": window: invalid window \"count(0)\": count(n) needs 1 <= n <= 1000000"
+            "fusebox.toml: circuit \"payments\": window: invalid window \"count(0)\": at position 6: \
+             count(n) needs 1 <= n <= 1000000\n  count(0)\n        ^"
         );
         assert_eq!(
             err("[default]\nretry = \"cooldown(0s)\""),
-            "fusebox.toml: [default]: retry: invalid retry \"cooldown(0s)\": cooldown(d) needs d > 0"
+            "fusebox.toml: [default]: retry: invalid retry \"cooldown(0s)\": at position 9: \
+             cooldown(d) needs d > 0\n  cooldown(0s)\n           ^"
         );
         assert_eq!(
             err("[circuits.a]\nclose_after = 0"),

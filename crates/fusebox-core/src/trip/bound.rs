@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::{Node, TripRule, reaches_rate};
+use super::{Node, TripRule};
 use crate::window::Tally;
 use crate::{Metrics, State};
 
@@ -67,20 +67,17 @@ impl Measures for View<'_> {
     }
 }
 
-/// The largest count a search tries; a rule further away than this is "never" in practice.
-const FAR: u64 = 1 << 48;
-
 impl TripRule {
     /// Whether the rule holds for a circuit in `state` whose window reads `measures`.
     pub(crate) fn holds(&self, state: State, measures: &impl Measures) -> bool {
-        self.0.is_true(state, measures)
+        self.program.is_true(state, measures)
     }
 
     /// At least how many more recorded calls (each a success or a failure of any duration)
     /// it takes before the rule can be true, for a window that only grows; zero if it is true
     /// now, `u64::MAX` if no calls can make it true.
     pub(crate) fn calls_needed(&self, state: State, measures: &impl Measures) -> u64 {
-        self.0.needed(true, state, measures)
+        self.root.needed(true, state, measures)
     }
 }
 
@@ -91,49 +88,23 @@ impl Node {
             return 0;
         }
         match self {
+            Node::Leaf(leaf) => leaf.needed(target, m),
             Node::And(a, b) if target => a.needed(true, state, m).max(b.needed(true, state, m)),
             Node::And(a, b) => a.needed(false, state, m).min(b.needed(false, state, m)),
             Node::Or(a, b) if target => a.needed(true, state, m).min(b.needed(true, state, m)),
             Node::Or(a, b) => a.needed(false, state, m).max(b.needed(false, state, m)),
             Node::Not(a) => a.needed(!target, state, m),
-            // The state does not change without a transition.
-            Node::Closed | Node::HalfOpened => u64::MAX,
-            Node::MinRequests(n) if target => n.saturating_sub(m.total()),
-            Node::FailureCount(n) if target => n.saturating_sub(m.failures()),
-            // A growing window never loses calls or failures.
-            Node::MinRequests(_) | Node::FailureCount(_) => u64::MAX,
-            Node::FailureStreak(n) if target => n.saturating_sub(m.consecutive_failures()),
-            Node::FailureRate(r) if target => {
-                // Failures raise the rate fastest.
-                least(|k| reaches_rate(m.failures() + k, m.total() + k, *r))
-            }
-            Node::FailureRate(r) => least(|k| !reaches_rate(m.failures(), m.total() + k, *r)),
-            Node::SlowRate(r, t) => match m.slow_calls(*t) {
-                None => u64::MAX,
-                Some(slow) if target => least(|k| reaches_rate(slow + k, m.total() + k, *r)),
-                Some(slow) => least(|k| !reaches_rate(slow, m.total() + k, *r)),
-            },
-            // One call of any duration can move a mean anywhere; a success ends a streak.
-            Node::AvgLatency(_) | Node::FailureStreak(_) => 1,
         }
     }
-}
 
-/// The least `k` in `1..=FAR` for which `holds(k)` (monotone in `k`), or `u64::MAX`.
-fn least(holds: impl Fn(u64) -> bool) -> u64 {
-    if !holds(FAR) {
-        return u64::MAX;
-    }
-    let (mut low, mut high) = (0, FAR); // holds(high), !holds(low) (low = 0 is the current state)
-    while high - low > 1 {
-        let middle = low + (high - low) / 2;
-        if holds(middle) {
-            high = middle;
-        } else {
-            low = middle;
+    fn is_true(&self, state: State, m: &impl Measures) -> bool {
+        match self {
+            Node::Leaf(leaf) => leaf.is_true(state, m),
+            Node::And(a, b) => a.is_true(state, m) && b.is_true(state, m),
+            Node::Or(a, b) => a.is_true(state, m) || b.is_true(state, m),
+            Node::Not(a) => !a.is_true(state, m),
         }
     }
-    high
 }
 
 #[cfg(all(test, not(loom)))]

@@ -110,28 +110,36 @@ impl std::str::FromStr for Window {
     /// use fusebox_core::Window;
     ///
     /// assert_eq!("time(1m)".parse(), Ok(Window::time(Duration::from_secs(60))));
+    /// let err = "count(0)".parse::<Window>().unwrap_err();
     /// assert_eq!(
-    ///     "count(0)".parse::<Window>().unwrap_err().to_string(),
-    ///     "invalid window \"count(0)\": count(n) needs 1 <= n <= 1000000"
+    ///     err.to_string(),
+    ///     "invalid window \"count(0)\": at position 6: count(n) needs 1 <= n <= 1000000\n  \
+    ///      count(0)\n        ^"
     /// );
     /// ```
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let fail = |message: String| crate::ParsePolicyError::new("window", text, message);
-        let calls = crate::text::calls(text).map_err(fail)?;
-        let window = match calls.as_slice() {
-            [call] if call.name == "count" => {
-                let [n] = call.args("count(n)").map_err(fail)?;
-                Window::count(crate::text::count(n).map_err(fail)?)
+        const EXPECTED: &str = "expected count(n) or time(d)";
+        let chain = crate::text::Chain::parse("window", text)?;
+        let call = chain.first();
+        let window = match call.name {
+            "count" => {
+                let [n] = chain.args(call, "count(n)")?;
+                Window::count(chain.count(n)?)
             }
-            [call] if call.name == "time" => {
-                let [d] = call.args("time(d)").map_err(fail)?;
-                Window::time(crate::text::span(d).map_err(fail)?)
+            "time" => {
+                let [d] = chain.args(call, "time(d)")?;
+                Window::time(chain.duration(d)?)
             }
-            _ => return Err(fail("expected count(n) or time(d)".to_owned())),
+            _ => return Err(chain.unknown("window", EXPECTED)),
         };
-        window
-            .validate()
-            .map_err(|allowed| fail(allowed.to_owned()))?;
+        chain.only_first(EXPECTED)?;
+        // Both windows take one argument: the one to blame.
+        window.validate().map_err(|allowed| {
+            chain.invalid(crate::text::Invalid {
+                allowed,
+                argument: 0,
+            })
+        })?;
         Ok(window)
     }
 }
