@@ -31,6 +31,15 @@ fn policy() -> Policy {
         .unwrap()
 }
 
+/// A registry on a manual clock whose circuits follow [`policy`].
+fn registry() -> Fusebox {
+    Fusebox::builder()
+        .clock(ManualClock::new())
+        .default_policy(policy())
+        .build()
+        .unwrap()
+}
+
 async fn flaky() -> (StatusCode, &'static str) {
     (StatusCode::INTERNAL_SERVER_ERROR, "upstream down")
 }
@@ -118,11 +127,7 @@ async fn forced_open_answers_503_without_retry_after() {
 
 #[tokio::test]
 async fn each_route_template_has_its_own_circuit() {
-    let fusebox = Fusebox::builder()
-        .clock(ManualClock::new())
-        .default_policy(policy())
-        .build()
-        .unwrap();
+    let fusebox = registry();
     let app = Router::new()
         .route("/users/{id}", get(|| async { "a user" }))
         .route("/flaky", get(flaky))
@@ -265,11 +270,7 @@ fn only_ignored(ignored: u64) -> CallCounts {
 
 #[tokio::test]
 async fn route_circuit_records_only_ignored_over_an_inner_forced_open_circuit() {
-    let fusebox = Fusebox::builder()
-        .clock(ManualClock::new())
-        .default_policy(policy())
-        .build()
-        .unwrap();
+    let fusebox = registry();
     let upstream = Circuit::builder("upstream inventory")
         .clock(ManualClock::new())
         .build();
@@ -302,11 +303,7 @@ async fn route_circuit_records_only_ignored_over_an_inner_forced_open_circuit() 
 async fn route_circuit_ignores_a_handlers_rejected_response_for_its_own_breaker() {
     // The gateway pattern: the handler calls its upstream through a breaker and answers the
     // rejection itself.
-    let fusebox = Fusebox::builder()
-        .clock(ManualClock::new())
-        .default_policy(policy())
-        .build()
-        .unwrap();
+    let fusebox = registry();
     let upstream = fusebox.circuit("upstream pricing");
     let client = CircuitBreaker::new(
         tower::service_fn(|item: u32| async move { Ok::<_, std::io::Error>(item * 100) }),
@@ -354,11 +351,7 @@ async fn route_circuit_ignores_a_handlers_rejected_response_for_its_own_breaker(
 /// What the route circuit's own 503 looks like to whoever is around it.
 #[tokio::test]
 async fn route_circuits_own_rejection_is_marked_with_its_name() {
-    let fusebox = Fusebox::builder()
-        .clock(ManualClock::new())
-        .default_policy(policy())
-        .build()
-        .unwrap();
+    let fusebox = registry();
     let app = Router::new()
         .route("/flaky", get(flaky))
         .route_layer(route_breaker(&fusebox));

@@ -10,7 +10,7 @@
 //! stacks inside and outside `timeout`, `Buffer`, `LoadShed`, `ConcurrencyLimit` and `retry`,
 //! and `?` takes it into `Box<dyn Error + Send + Sync>`. A rejection is recovered with
 //! `error.downcast_ref::<Rejected>()`; the inner service's error keeps its own type inside
-//! the box. With feature `http`, [`CircuitBreakerLayer::respond_503`] answers rejections with
+//! the box. With feature `http`, `CircuitBreakerLayer::respond_503` answers rejections with
 //! `503 Service Unavailable` instead and keeps the inner error type.
 //!
 //! [`Fusebox`] is the registry of named circuits: per-name policies, the listener stack every
@@ -22,7 +22,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `http` | the 503 mode ([`CircuitBreakerLayer::respond_503`]), `classify::HttpClassifier` (5xx and transport errors are failures), `key::ByHost` for `http::Request` |
+//! | `http` | the 503 mode (`CircuitBreakerLayer::respond_503`), `classify::HttpClassifier` (5xx and transport errors are failures), `key::ByHost` for `http::Request` |
 //! | `reqwest` | `classify::HttpClassifier` and `key::ByHost` for `reqwest` |
 //! | `config` | `config::Config`: policies from a TOML file |
 //!
@@ -82,7 +82,7 @@ mod registry;
 pub mod future {
     //! The response futures of the services: [`ResponseFuture`] for
     //! [`CircuitBreaker`](crate::CircuitBreaker) and, with feature `http`,
-    //! `Respond503Future` for [`Respond503`](crate::Respond503).
+    //! `Respond503Future` for `Respond503` (feature `http`).
 
     pub use crate::breaker::future::ResponseFuture;
     #[cfg(feature = "http")]

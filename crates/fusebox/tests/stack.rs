@@ -66,6 +66,11 @@ fn backend(
     })
 }
 
+/// `ready`, then `call` on the same handle.
+async fn call<S: Service<Do>>(service: &mut S, request: Do) -> Result<S::Response, S::Error> {
+    service.ready().await?.call(request).await
+}
+
 fn rejection(error: &BoxError) -> Option<(State, Option<Duration>)> {
     error
         .downcast_ref::<Rejected>()
@@ -89,31 +94,10 @@ async fn timeout_around_breaker_around_timeout_compiles_and_recovers_each_error(
         .timeout(Duration::from_millis(100))
         .service(backend(&calls));
 
-    assert_eq!(
-        service
-            .ready()
-            .await
-            .unwrap()
-            .call(Do::Answer(200))
-            .await
-            .unwrap(),
-        200
-    );
-    let error = service
-        .ready()
-        .await
-        .unwrap()
-        .call(Do::Fail)
-        .await
-        .unwrap_err();
+    assert_eq!(call(&mut service, Do::Answer(200)).await.unwrap(), 200);
+    let error = call(&mut service, Do::Fail).await.unwrap_err();
     assert_eq!(io_error(&error).as_deref(), Some("backend down"));
-    let error = service
-        .ready()
-        .await
-        .unwrap()
-        .call(Do::Hang)
-        .await
-        .unwrap_err();
+    let error = call(&mut service, Do::Hang).await.unwrap_err();
     assert!(error.is::<Elapsed>(), "the inner timeout: {error}");
     assert_eq!(circuit.state(), State::Open);
 
@@ -292,23 +276,11 @@ async fn breaker_inside_concurrency_limit_rejects_and_frees_the_slot() {
         .layer(CircuitBreakerLayer::new(circuit.clone()))
         .service(backend(&calls));
 
-    let error = service
-        .ready()
-        .await
-        .unwrap()
-        .call(Do::Fail)
-        .await
-        .unwrap_err();
+    let error = call(&mut service, Do::Fail).await.unwrap_err();
     assert_eq!(io_error(&error).as_deref(), Some("backend down"));
     for _ in 0..3 {
         // With one slot, a rejection that kept it would leave the next `ready` pending forever.
-        let error = service
-            .ready()
-            .await
-            .unwrap()
-            .call(Do::Answer(200))
-            .await
-            .unwrap_err();
+        let error = call(&mut service, Do::Answer(200)).await.unwrap_err();
         assert_eq!(rejection(&error), Some((State::Open, Some(COOLDOWN))));
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -324,22 +296,10 @@ async fn breaker_outside_concurrency_limit_counts_and_rejects() {
         .service(backend(&calls));
 
     for _ in 0..2 {
-        let error = service
-            .ready()
-            .await
-            .unwrap()
-            .call(Do::Fail)
-            .await
-            .unwrap_err();
+        let error = call(&mut service, Do::Fail).await.unwrap_err();
         assert_eq!(io_error(&error).as_deref(), Some("backend down"));
     }
-    let error = service
-        .ready()
-        .await
-        .unwrap()
-        .call(Do::Answer(200))
-        .await
-        .unwrap_err();
+    let error = call(&mut service, Do::Answer(200)).await.unwrap_err();
     assert_eq!(rejection(&error), Some((State::Open, Some(COOLDOWN))));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
