@@ -9,8 +9,7 @@
 use std::time::Duration;
 
 use fusebox::config::Config;
-use fusebox::{Fusebox, LogListener};
-use fusebox_core::{Outcome, State};
+use fusebox::{Fusebox, LogListener, Outcome, State};
 
 const POLICY: &str = r#"
 [circuits."payments: card declined by issuer"]

@@ -27,16 +27,13 @@ use axum::routing::get;
 use fusebox::classify::HttpClassifier;
 use fusebox::config::Config;
 use fusebox::key::key_fn;
-use fusebox::{CircuitBreakerLayer, Error, Fusebox, LogListener};
+use fusebox::{BoxError, CircuitBreakerLayer, Fusebox, LogListener, Rejected, Signal, State};
 use fusebox_axum::admin::{self, AdminAuth};
 use fusebox_axum::{RejectedResponse, metrics_route, route_breaker};
-use fusebox_core::{Signal, State};
 use fusebox_prometheus::{PrometheusExporter, PrometheusListener};
 use tokio::net::TcpListener;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long the scripted run lasts.
 const RUN: Duration = Duration::from_secs(45);
@@ -250,7 +247,7 @@ fn upstream_router(start: Instant, scripted: bool) -> Router {
 }
 
 /// The outbound client behind its per-upstream circuits.
-type Outbound = BoxCloneSyncService<reqwest::Request, reqwest::Response, Error<reqwest::Error>>;
+type Outbound = BoxCloneSyncService<reqwest::Request, reqwest::Response, BoxError>;
 
 #[derive(Clone)]
 struct Gateway {
@@ -282,10 +279,12 @@ async fn forward(
             format!("{upstream} answered {}", response.status()),
         )
             .into_response(),
-        Err(Error::Rejected(rejected)) => RejectedResponse(rejected).into_response(),
-        Err(Error::Inner(error)) => {
-            (StatusCode::BAD_GATEWAY, format!("{upstream}: {error}")).into_response()
-        }
+        // The upstream circuit's rejection: a 503 the route circuit around this handler
+        // recognizes (it carries the `Rejected`) and does not count as the route's failure.
+        Err(error) => match error.downcast::<Rejected>() {
+            Ok(rejected) => RejectedResponse(*rejected).into_response(),
+            Err(error) => (StatusCode::BAD_GATEWAY, format!("{upstream}: {error}")).into_response(),
+        },
     }
 }
 

@@ -32,8 +32,13 @@
 //! # }
 //! ```
 //!
+//! Every 503 this crate answers for a rejection carries the [`Rejected`](fusebox::Rejected) in
+//! its extensions: [`HttpClassifier`](fusebox::classify::HttpClassifier) ignores such
+//! responses, so a route circuit around an inner circuit (a [`Json503Layer`], or a handler
+//! answering [`RejectedResponse`]) never counts the inner circuit's rejections as failures.
+//!
 //! What this crate does not do: decide whether a call may run (that is
-//! [`fusebox_core::Circuit`]), classify responses ([`fusebox::classify`]) or render metrics
+//! [`fusebox::Circuit`]), classify responses ([`fusebox::classify`]) or render metrics
 //! (a Prometheus exporter hands [`metrics_route`] its render function).
 #![cfg_attr(
     not(test),

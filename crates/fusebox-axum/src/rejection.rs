@@ -1,16 +1,16 @@
 //! Rejected calls as HTTP responses: [`RejectedResponse`] (`503`, `Retry-After`, a JSON body)
 //! and the layer mode that answers with it, [`Json503Layer`].
 //!
-//! The status and `Retry-After` header come from [`fusebox::rejection_response`]; this module
-//! only adds the JSON body. Deciding whether a call is rejected lives in `fusebox`.
+//! The status, the `Retry-After` header and the [`Rejected`] in the response's extensions (which
+//! tells an outer circuit not to count the response) come from [`fusebox::rejection_response`];
+//! this module only adds the JSON body. Deciding whether a call is rejected lives in `fusebox`.
 
 use axum::Json;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use fusebox::classify::DefaultClassifier;
 use fusebox::future::Respond503Future;
-use fusebox::{Rejected, Respond503, Respond503Layer, RespondRejected, retry_after_secs};
-use fusebox_core::Circuit;
+use fusebox::{Circuit, Rejected, Respond503, Respond503Layer, RespondRejected, retry_after_secs};
 use serde::Serialize;
 
 /// A rejected call as an axum response: `503 Service Unavailable`, `Retry-After` in whole
@@ -22,20 +22,24 @@ use serde::Serialize;
 /// ```
 ///
 /// `retry_after_secs` is `null` when unknown (`forced_open`, `half_open`, `Retry::never()`).
-/// Handlers that call a [`CircuitBreaker`](fusebox::CircuitBreaker) themselves can return it directly:
+/// The response carries the [`Rejected`] in its extensions, so a per-route circuit around the
+/// handler ignores it instead of counting a failure.
+///
+/// Handlers that call a [`CircuitBreaker`](fusebox::CircuitBreaker) themselves can return it
+/// for a rejection:
 ///
 /// ```
 /// use std::{sync::Arc, time::Duration};
 /// use axum::response::IntoResponse;
-/// use fusebox::Rejected;
+/// use fusebox::{Rejected, State};
 /// use fusebox_axum::RejectedResponse;
-/// use fusebox_core::State;
 ///
 /// let rejected = Rejected::new(Arc::from("payments"), State::Open, Some(Duration::from_millis(29_200)));
-/// let response = RejectedResponse(rejected).into_response();
+/// let response = RejectedResponse(rejected.clone()).into_response();
 /// assert_eq!(response.status(), 503);
 /// assert_eq!(response.headers()["retry-after"], "30");
 /// assert_eq!(response.headers()["content-type"], "application/json");
+/// assert_eq!(response.extensions().get::<Rejected>(), Some(&rejected));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RejectedResponse(pub Rejected);
@@ -80,10 +84,9 @@ impl IntoResponse for RejectedResponse {
 ///
 /// ```
 /// use axum::{Router, routing::post};
-/// use fusebox::CircuitBreakerLayer;
+/// use fusebox::{Circuit, CircuitBreakerLayer};
 /// use fusebox::classify::HttpClassifier;
 /// use fusebox_axum::Json503Layer;
-/// use fusebox_core::Circuit;
 ///
 /// let breaker = CircuitBreakerLayer::new(Circuit::new("checkout", Default::default()))
 ///     .classify(HttpClassifier::server_errors());
@@ -118,7 +121,7 @@ mod tests {
     use std::time::Duration;
 
     use axum::body::to_bytes;
-    use fusebox_core::State;
+    use fusebox::State;
 
     use super::*;
 

@@ -1,4 +1,5 @@
-//! Rejected calls answered as JSON 503s, and one circuit per route, over real sockets.
+//! Rejected calls answered as JSON 503s, one circuit per route, and route circuits around inner
+//! circuits, over real sockets and in process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -6,14 +7,19 @@ mod common;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use fusebox::classify::HttpClassifier;
-use fusebox::{CircuitBreakerLayer, Fusebox};
-use fusebox_axum::{Json503Layer, UNMATCHED_ROUTE, route_breaker};
-use fusebox_core::trip::failure_streak;
-use fusebox_core::{Circuit, ManualClock, Policy, Retry, State};
+use fusebox::trip::failure_streak;
+use fusebox::{
+    CallCounts, Circuit, CircuitBreaker, CircuitBreakerLayer, Fusebox, ManualClock, Policy,
+    Rejected, Retry, State,
+};
+use fusebox_axum::{Json503Layer, RejectedResponse, UNMATCHED_ROUTE, route_breaker};
 use serde_json::{Value, json};
+use tower::ServiceExt;
 
 use common::{client, serve};
 
@@ -21,6 +27,15 @@ fn policy() -> Policy {
     Policy::builder()
         .trip(failure_streak(2))
         .retry(Retry::cooldown(Duration::from_secs(30)))
+        .build()
+        .unwrap()
+}
+
+/// A registry on a manual clock whose circuits follow [`policy`].
+fn registry() -> Fusebox {
+    Fusebox::builder()
+        .clock(ManualClock::new())
+        .default_policy(policy())
         .build()
         .unwrap()
 }
@@ -112,11 +127,7 @@ async fn forced_open_answers_503_without_retry_after() {
 
 #[tokio::test]
 async fn each_route_template_has_its_own_circuit() {
-    let fusebox = Fusebox::builder()
-        .clock(ManualClock::new())
-        .default_policy(policy())
-        .build()
-        .unwrap();
+    let fusebox = registry();
     let app = Router::new()
         .route("/users/{id}", get(|| async { "a user" }))
         .route("/flaky", get(flaky))
@@ -229,5 +240,130 @@ async fn unrouted_requests_share_one_unmatched_circuit_not_raw_paths() {
             ("GET /users/{id}".to_owned(), 2),
             (UNMATCHED_ROUTE.to_owned(), 2)
         ]
+    );
+}
+
+/// Calls `path` of `app` in process: status, the circuit named by a rejection the response
+/// carries, and the body.
+async fn call(app: &Router, path: &str) -> (StatusCode, Option<String>, String) {
+    let request = Request::get(path).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let rejected_by = response
+        .extensions()
+        .get::<Rejected>()
+        .map(|rejected| rejected.circuit().to_string());
+    let status = response.status();
+    let body = to_bytes(response.into_body(), 4096).await.unwrap();
+    (
+        status,
+        rejected_by,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
+}
+
+fn only_ignored(ignored: u64) -> CallCounts {
+    CallCounts {
+        ignored,
+        ..CallCounts::default()
+    }
+}
+
+#[tokio::test]
+async fn route_circuit_records_only_ignored_over_an_inner_forced_open_circuit() {
+    let fusebox = registry();
+    let upstream = Circuit::builder("upstream inventory")
+        .clock(ManualClock::new())
+        .build();
+    let inner = Json503Layer::new(
+        CircuitBreakerLayer::new(upstream.clone()).classify(HttpClassifier::server_errors()),
+    );
+    let app = Router::new()
+        .route(
+            "/inventory/{item}",
+            get(|| async { "in stock" }).layer(inner),
+        )
+        .route_layer(route_breaker(&fusebox));
+
+    upstream.force_open();
+    for item in 0..4 {
+        let (status, rejected_by, body) = call(&app, &format!("/inventory/{item}")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(rejected_by.as_deref(), Some("upstream inventory"));
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            json!({"error": "circuit_open", "circuit": "upstream inventory", "state": "forced_open", "retry_after_secs": null})
+        );
+    }
+    let route = fusebox.circuit("GET /inventory/{item}").snapshot();
+    assert_eq!((route.state, route.calls), (State::Closed, only_ignored(4)));
+    assert_eq!(upstream.snapshot().calls.rejected, 4);
+}
+
+#[tokio::test]
+async fn route_circuit_ignores_a_handlers_rejected_response_for_its_own_breaker() {
+    // The gateway pattern: the handler calls its upstream through a breaker and answers the
+    // rejection itself.
+    let fusebox = registry();
+    let upstream = fusebox.circuit("upstream pricing");
+    let client = CircuitBreaker::new(
+        tower::service_fn(|item: u32| async move { Ok::<_, std::io::Error>(item * 100) }),
+        upstream.clone(),
+    );
+    let handler = move || {
+        let client = client.clone();
+        async move {
+            match client.oneshot(7).await {
+                Ok(price) => price.to_string().into_response(),
+                Err(error) => match error.downcast::<Rejected>() {
+                    Ok(rejected) => RejectedResponse(*rejected).into_response(),
+                    Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+                },
+            }
+        }
+    };
+    let app = Router::new()
+        .route("/pricing", get(handler))
+        .route_layer(route_breaker(&fusebox));
+
+    assert_eq!(
+        call(&app, "/pricing").await,
+        (StatusCode::OK, None, "700".to_owned())
+    );
+    upstream.force_open();
+    for _ in 0..3 {
+        let (status, rejected_by, _) = call(&app, "/pricing").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(rejected_by.as_deref(), Some("upstream pricing"));
+    }
+    let route = fusebox.circuit("GET /pricing").snapshot();
+    assert_eq!(
+        (route.state, route.calls),
+        (
+            State::Closed,
+            CallCounts {
+                success: 1,
+                ..only_ignored(3)
+            }
+        )
+    );
+}
+
+/// What the route circuit's own 503 looks like to whoever is around it.
+#[tokio::test]
+async fn route_circuits_own_rejection_is_marked_with_its_name() {
+    let fusebox = registry();
+    let app = Router::new()
+        .route("/flaky", get(flaky))
+        .route_layer(route_breaker(&fusebox));
+    for _ in 0..2 {
+        assert_eq!(
+            call(&app, "/flaky").await.0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+    let (status, rejected_by, _) = call(&app, "/flaky").await;
+    assert_eq!(
+        (status, rejected_by.as_deref()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("GET /flaky"))
     );
 }

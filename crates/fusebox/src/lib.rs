@@ -1,30 +1,39 @@
-//! A circuit breaker for tower: put a [`fusebox_core::Circuit`] in front of any
+//! A circuit breaker for tower: put a [`Circuit`] in front of any
 //! [`Service`](tower_service::Service).
 //!
 //! [`CircuitBreakerLayer`] wraps a service in a [`CircuitBreaker`]. Each call asks the circuit
-//! first: a rejected call fails at once with [`Error::Rejected`] and never reaches the inner
+//! first: a rejected call fails at once with a [`Rejected`] and never reaches the inner
 //! service; an admitted call runs, and its result is classified ([`classify`]) and recorded.
 //! Readiness stays the inner service's: an open circuit never makes `poll_ready` fail.
+//!
+//! Errors follow tower's convention: the service's error is a [`BoxError`], so the breaker
+//! stacks inside and outside `timeout`, `Buffer`, `LoadShed`, `ConcurrencyLimit` and `retry`,
+//! and `?` takes it into `Box<dyn Error + Send + Sync>`. A rejection is recovered with
+//! `error.downcast_ref::<Rejected>()`; the inner service's error keeps its own type inside
+//! the box. With feature `http`, `CircuitBreakerLayer::respond_503` answers rejections with
+//! `503 Service Unavailable` instead and keeps the inner error type.
 //!
 //! [`Fusebox`] is the registry of named circuits: per-name policies, the listener stack every
 //! circuit reports its transitions to ([`listener`]), snapshots and manual commands by name,
 //! and keyed routing ([`key`]): one layer, one circuit per host, route or any key.
 //!
+//! The policy engine comes from `fusebox-core`; what a user names of it is re-exported here
+//! ([`Policy`], [`State`], [`trip`], [`Retry`], [`ManualClock`], ...), so one crate is enough.
+//!
 //! | feature | what it adds |
 //! |---|---|
-//! | `http` | `classify::HttpClassifier` (5xx and transport errors are failures), `CircuitBreakerLayer::respond_503`, `key::ByHost` for `http::Request` |
+//! | `http` | the 503 mode (`CircuitBreakerLayer::respond_503`), `classify::HttpClassifier` (5xx and transport errors are failures), `key::ByHost` for `http::Request` |
 //! | `reqwest` | `classify::HttpClassifier` and `key::ByHost` for `reqwest` |
 //! | `config` | `config::Config`: policies from a TOML file |
 //!
 //! ```
 //! use std::time::Duration;
-//! use fusebox::{CircuitBreakerLayer, Fusebox, LogListener};
-//! use fusebox_core::{Policy, Retry, State};
-//! use fusebox_core::trip::failure_streak;
+//! use fusebox::{CircuitBreakerLayer, Fusebox, LogListener, Policy, Rejected, Retry, State};
+//! use fusebox::trip::failure_streak;
 //! use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let fusebox = Fusebox::builder()
 //!     .default_policy(
 //!         Policy::builder()
@@ -35,47 +44,64 @@
 //!     .listener("log", LogListener::default())
 //!     .build()?;
 //! let mut quotes = ServiceBuilder::new()
+//!     .timeout(Duration::from_secs(2))
 //!     .layer(CircuitBreakerLayer::new(fusebox.circuit("quotes")))
 //!     .service(service_fn(|_symbol: &str| async {
 //!         Err::<f64, _>(std::io::Error::other("upstream down"))
 //!     }));
 //!
 //! for _ in 0..3 {
-//!     quotes.ready().await?.call("ACME").await.unwrap_err();
+//!     let error = quotes.ready().await?.call("ACME").await.unwrap_err();
+//!     assert!(error.is::<std::io::Error>(), "the upstream's own error");
 //! }
 //! assert_eq!(fusebox.circuit("quotes").state(), State::Open);
 //! let error = quotes.ready().await?.call("ACME").await.unwrap_err();
-//! assert!(error.is_rejected(), "the fourth call never reached the upstream");
+//! let rejected = error.downcast_ref::<Rejected>().expect("the fourth call never left");
+//! assert_eq!((&**rejected.circuit(), rejected.state()), ("quotes", State::Open));
 //! fusebox.shutdown(Duration::from_secs(1)).await?;
 //! # Ok(())
 //! # }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod breaker;
 pub mod classify;
 #[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
-mod error;
-pub mod future;
+#[cfg(feature = "http")]
+mod http;
 pub mod key;
-mod layer;
 pub mod listener;
 mod registry;
-mod service;
 
-pub use error::{BoxError, Error, Rejected, retry_after_secs};
+pub mod future {
+    //! The response futures of the services: [`ResponseFuture`] for
+    //! [`CircuitBreaker`](crate::CircuitBreaker) and, with feature `http`,
+    //! `Respond503Future` for `Respond503` (feature `http`).
+
+    pub use crate::breaker::future::ResponseFuture;
+    #[cfg(feature = "http")]
+    pub use crate::http::Respond503Future;
+}
+
+pub use self::breaker::error::{BoxError, Rejected, retry_after_secs};
+pub use self::breaker::{CircuitBreaker, CircuitBreakerLayer};
 #[cfg(feature = "http")]
-pub use error::{EmptyBody, RespondRejected, rejection_response, rejection_response_with};
-pub use layer::CircuitBreakerLayer;
-#[cfg(feature = "http")]
-pub use layer::Respond503Layer;
-pub use listener::{
+pub use self::http::{
+    EmptyBody, Respond503, Respond503Layer, RespondRejected, rejection_response,
+    rejection_response_with,
+};
+pub use self::listener::{
     BuildError, FlushTimeout, ListenerStack, ListenerStackBuilder, ListenerStats, LogListener,
 };
-pub use registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit};
-pub use service::CircuitBreaker;
-#[cfg(feature = "http")]
-pub use service::Respond503;
+pub use self::registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit};
+pub use fusebox_core::trip;
+pub use fusebox_core::{
+    CallCounts, Cause, Circuit, Clock, ManualClock, Metrics, Outcome, Permit, Policy,
+    PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock, TripRule, Window,
+};

@@ -15,9 +15,11 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{Request, Response, StatusCode, Uri};
 use axum::routing::{MethodRouter, get};
 use fusebox::classify::HttpClassifier;
-use fusebox::{CircuitBreakerLayer, Error, Respond503Layer};
-use fusebox_core::trip::failure_streak;
-use fusebox_core::{Circuit, ManualClock, Permit, Policy, Retry, State};
+use fusebox::trip::failure_streak;
+use fusebox::{
+    CallCounts, Circuit, CircuitBreakerLayer, ManualClock, Permit, Policy, Rejected,
+    Respond503Layer, Retry, State,
+};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -30,13 +32,17 @@ const COOLDOWN: Duration = Duration::from_secs(30);
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
 fn streak_circuit(clock: &ManualClock, streak: u64) -> Circuit {
+    named_streak_circuit("upstream", clock, streak)
+}
+
+fn named_streak_circuit(name: &str, clock: &ManualClock, streak: u64) -> Circuit {
     let policy = Policy::builder()
         .trip(failure_streak(streak))
         .retry(Retry::cooldown(COOLDOWN))
         .permit(Permit::all())
         .build()
         .unwrap();
-    Circuit::builder("upstream")
+    Circuit::builder(name)
         .policy(policy)
         .clock(clock.clone())
         .build()
@@ -284,7 +290,8 @@ async fn hyper_client_trips_on_server_errors() {
         .call(request)
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Rejected(ref r) if r.retry_after() == Some(COOLDOWN)));
+    let rejected = error.downcast_ref::<Rejected>().expect("a rejection");
+    assert_eq!(rejected.retry_after(), Some(COOLDOWN));
     assert_eq!(hits.load(Ordering::SeqCst), 5);
 }
 
@@ -306,7 +313,8 @@ async fn hyper_client_transport_errors_are_failures() {
             .call(request)
             .await
             .unwrap_err();
-        assert!(error.into_inner().is_some_and(|error| error.is_connect()));
+        let error = error.downcast_ref::<hyper_util::client::legacy::Error>();
+        assert!(error.is_some_and(|error| error.is_connect()), "{error:?}");
     }
     assert_eq!(circuit.state(), State::Open);
 }
@@ -359,7 +367,8 @@ async fn reqwest_client_trips_on_server_errors_and_transport_errors() {
         .call(request(down, "/"))
         .await
         .unwrap_err();
-    assert!(error.into_inner().is_some_and(|error| error.is_connect()));
+    let error = error.downcast_ref::<reqwest::Error>();
+    assert!(error.is_some_and(reqwest::Error::is_connect), "{error:?}");
     assert_eq!(circuit.state(), State::Closed);
     let response = client
         .ready()
@@ -378,7 +387,10 @@ async fn reqwest_client_trips_on_server_errors_and_transport_errors() {
         .call(request(up, "/200"))
         .await
         .unwrap_err();
-    assert_eq!(error.rejected().map(|r| r.state()), Some(State::Open));
+    assert_eq!(
+        error.downcast_ref::<Rejected>().map(Rejected::state),
+        Some(State::Open)
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 4);
 }
 
@@ -395,4 +407,118 @@ async fn infallible_router_error_stays_infallible() {
         .await;
     let Ok(response) = response;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// An outer circuit (`route`) around an inner one (`upstream`), both in the 503 mode, around a
+/// handler answering 200.
+fn nested(
+    route: HttpClassifier,
+    clock: &ManualClock,
+) -> (
+    impl Service<Request<()>, Response = Response<String>, Error = Infallible, Future: Send>
+    + Clone
+    + use<>,
+    Circuit,
+    Circuit,
+) {
+    let outer = named_streak_circuit("route", clock, 3);
+    let inner = named_streak_circuit("upstream", clock, 3);
+    let handler = service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(Response::new(String::from("in stock")))
+    });
+    let service = CircuitBreakerLayer::new(outer.clone())
+        .classify(route)
+        .respond_503()
+        .layer(breaker_503(&inner).layer(handler));
+    (service, outer, inner)
+}
+
+#[tokio::test]
+async fn outer_circuit_ignores_the_503s_of_an_inner_forced_open_circuit() {
+    let clock = ManualClock::new();
+    let (service, outer, inner) = nested(HttpClassifier::server_errors(), &clock);
+
+    inner.force_open();
+    for _ in 0..5 {
+        let Ok(response) = service.clone().oneshot(Request::new(())).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let rejected = response.extensions().get::<Rejected>().expect("marked");
+        assert_eq!(
+            (&**rejected.circuit(), rejected.state()),
+            ("upstream", State::ForcedOpen)
+        );
+    }
+    let only = |ignored, rejected| CallCounts {
+        ignored,
+        rejected,
+        ..CallCounts::default()
+    };
+    assert_eq!(outer.snapshot().calls, only(5, 0));
+    assert_eq!(outer.state(), State::Closed);
+    assert_eq!(inner.snapshot().calls, only(0, 5));
+
+    inner.reset();
+    let Ok(response) = service.oneshot(Request::new(())).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.extensions().get::<Rejected>().is_none());
+    assert_eq!(outer.snapshot().calls.success, 1);
+}
+
+#[tokio::test]
+async fn outer_circuit_counting_rejections_trips_on_an_inner_open_circuit() {
+    let clock = ManualClock::new();
+    let (service, outer, inner) =
+        nested(HttpClassifier::server_errors().count_rejections(), &clock);
+
+    inner.force_open();
+    for _ in 0..3 {
+        let Ok(response) = service.clone().oneshot(Request::new(())).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let calls = outer.snapshot().calls;
+    assert_eq!((calls.failure, calls.ignored), (3, 0));
+    assert_eq!(outer.state(), State::Open);
+
+    // The outer circuit's own rejection is marked with its own name.
+    let Ok(response) = service.oneshot(Request::new(())).await;
+    let rejected = response.extensions().get::<Rejected>().expect("marked");
+    assert_eq!(&**rejected.circuit(), "route");
+    assert_eq!(inner.snapshot().calls.rejected, 3);
+}
+
+/// A responder of its own that knows nothing about extensions.
+#[derive(Clone, Debug)]
+struct Teapot;
+
+impl fusebox::RespondRejected<String> for Teapot {
+    fn respond(&self, rejected: &Rejected) -> Response<String> {
+        let mut response = Response::new(format!("{} is resting", rejected.circuit()));
+        *response.status_mut() = StatusCode::IM_A_TEAPOT;
+        response
+    }
+}
+
+#[tokio::test]
+async fn any_responders_answer_carries_the_rejection_for_outer_circuits() {
+    let clock = ManualClock::new();
+    let (outer, inner) = (
+        named_streak_circuit("route", &clock, 1),
+        named_streak_circuit("upstream", &clock, 1),
+    );
+    let handler = service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(Response::new(String::from("in stock")))
+    });
+    let service =
+        breaker_503(&outer).layer(breaker_503(&inner).respond_with(Teapot).layer(handler));
+
+    inner.force_open();
+    let Ok(response) = service.oneshot(Request::new(())).await;
+    assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
+    assert_eq!(
+        response.extensions().get::<Rejected>().map(Rejected::state),
+        Some(State::ForcedOpen)
+    );
+    assert_eq!(response.body(), "upstream is resting");
+    assert_eq!(outer.snapshot().calls.ignored, 1);
+    assert_eq!(outer.state(), State::Closed);
 }

@@ -12,9 +12,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use fusebox::classify::{ClassifyExt, DefaultClassifier, Outcome, failure_when};
-use fusebox::{CircuitBreaker, CircuitBreakerLayer, Error};
-use fusebox_core::trip::{closed, failure_streak};
-use fusebox_core::{Circuit, ManualClock, Permit, Policy, Retry, State, Window};
+use fusebox::trip::{closed, failure_streak};
+use fusebox::{
+    BoxError, Circuit, CircuitBreaker, CircuitBreakerLayer, ManualClock, Permit, Policy, Rejected,
+    Retry, State, Window,
+};
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 const COOLDOWN: Duration = Duration::from_secs(30);
@@ -63,7 +65,7 @@ async fn rejected_calls_never_reach_the_inner_service() {
 
     for _ in 0..3 {
         let error = service.ready().await.unwrap().call(Err("down")).await;
-        assert!(matches!(error, Err(Error::Inner("down"))));
+        assert_eq!(error.unwrap_err().to_string(), "down");
     }
     assert_eq!(circuit.state(), State::Open);
 
@@ -76,7 +78,7 @@ async fn rejected_calls_never_reach_the_inner_service() {
             .call(Ok(200))
             .await
             .unwrap_err();
-        let rejected = error.rejected().expect("a rejection");
+        let rejected = error.downcast_ref::<Rejected>().expect("a rejection");
         assert_eq!(&**rejected.circuit(), "backend");
         assert_eq!(rejected.state(), State::Open);
         assert_eq!(rejected.retry_after(), Some(Duration::from_secs(20)));
@@ -197,13 +199,14 @@ async fn poll_ready_stays_ready_while_the_circuit_is_open() {
     let _ = service.ready().await.unwrap().call(Err("down")).await;
     assert_eq!(circuit.state(), State::Open);
     assert!(matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
-    assert!(service.call(Ok(200)).await.unwrap_err().is_rejected());
+    assert!(service.call(Ok(200)).await.unwrap_err().is::<Rejected>());
 
     circuit.force_open();
     assert!(matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
     let error = service.call(Ok(200)).await.unwrap_err();
-    assert_eq!(error.rejected().map(|r| r.state()), Some(State::ForcedOpen));
-    assert_eq!(error.rejected().and_then(|r| r.retry_after()), None);
+    let rejected = error.downcast_ref::<Rejected>();
+    assert_eq!(rejected.map(Rejected::state), Some(State::ForcedOpen));
+    assert_eq!(rejected.and_then(Rejected::retry_after), None);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
@@ -239,7 +242,10 @@ async fn half_open_probe_dropped_releases_slot() {
     assert_eq!(circuit.snapshot().probes_in_flight, 1);
 
     let error = service.call(()).await.unwrap_err();
-    assert_eq!(error.rejected().map(|r| r.state()), Some(State::HalfOpen));
+    assert_eq!(
+        error.downcast_ref::<Rejected>().map(Rejected::state),
+        Some(State::HalfOpen)
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     drop(probe);
@@ -278,7 +284,7 @@ async fn stale_outcome_does_not_change_the_half_open_window() {
     let probe = service.ready().await.unwrap().call(Ok(200));
     assert_eq!(circuit.state(), State::HalfOpen);
 
-    assert!(matches!(slow.await, Err(Error::Inner("slow failure"))));
+    assert_eq!(slow.await.unwrap_err().to_string(), "slow failure");
     let snapshot = circuit.snapshot();
     assert_eq!(snapshot.state, State::HalfOpen);
     assert_eq!(snapshot.metrics.total(), 0);
@@ -319,7 +325,7 @@ async fn clones_share_one_circuit() {
     let _ = service.clone().oneshot(Err("a")).await;
     let _ = service.clone().oneshot(Err("b")).await;
     assert!(service.circuit().ptr_eq(&circuit));
-    assert!(service.oneshot(Ok(200)).await.unwrap_err().is_rejected());
+    assert!(service.oneshot(Ok(200)).await.unwrap_err().is::<Rejected>());
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -335,7 +341,7 @@ struct Load {
 
 async fn run_calls<S>(service: &S, count: usize, rejected: &Arc<AtomicUsize>) -> (usize, usize)
 where
-    S: Service<(), Response = (), Error = Error<Infallible>> + Clone + Send + 'static,
+    S: Service<(), Response = (), Error = BoxError> + Clone + Send + 'static,
     S::Future: Send,
 {
     let tasks: Vec<_> = (0..count)
@@ -344,7 +350,7 @@ where
             let rejected = rejected.clone();
             tokio::spawn(async move {
                 let result = service.oneshot(()).await;
-                if result.as_ref().is_err_and(Error::is_rejected) {
+                if result.as_ref().is_err_and(|error| error.is::<Rejected>()) {
                     rejected.fetch_add(1, Ordering::SeqCst);
                 }
                 result.is_ok()

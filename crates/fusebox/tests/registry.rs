@@ -15,9 +15,11 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use fusebox::classify::HttpClassifier;
 use fusebox::key::{ByHost, key_fn};
-use fusebox::{CircuitBreakerLayer, Fusebox, OVERFLOW_CIRCUIT};
-use fusebox_core::trip::failure_streak;
-use fusebox_core::{Cause, ManualClock, Policy, Retry, Signal, State};
+use fusebox::trip::failure_streak;
+use fusebox::{
+    Cause, CircuitBreakerLayer, Fusebox, ManualClock, OVERFLOW_CIRCUIT, Policy, Rejected, Retry,
+    Signal, State,
+};
 use http_body_util::Empty;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -93,7 +95,7 @@ async fn two_layers_naming_one_circuit_share_it_and_per_name_policies_apply() {
     a.ready().await.unwrap().call(()).await.unwrap_err();
     b.ready().await.unwrap().call(()).await.unwrap_err();
     assert_eq!(fusebox.circuit("payments").state(), State::Open);
-    assert!(a.call(()).await.unwrap_err().is_rejected());
+    assert!(a.call(()).await.unwrap_err().is::<Rejected>());
     assert_eq!(
         fusebox.circuit("search").policy().to_string(),
         streak_policy(5).to_string()

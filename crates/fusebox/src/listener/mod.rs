@@ -83,7 +83,7 @@ pub use self::error::{BuildError, FlushTimeout, error_chain};
 pub use self::log::LogListener;
 use self::worker::{Counters, Worker};
 
-pub use crate::error::BoxError;
+use crate::BoxError;
 
 /// The default number of signals each listener's queue holds.
 const DEFAULT_QUEUE_CAPACITY: usize = 1024;

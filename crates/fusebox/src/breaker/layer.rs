@@ -1,7 +1,7 @@
-//! The layers: [`CircuitBreakerLayer`] and, with feature `http`, [`Respond503Layer`].
+//! [`CircuitBreakerLayer`]: which circuit, which classifier.
 //!
-//! A layer only carries configuration (which circuit, which classifier) and is cheap to
-//! clone; what happens per call lives in [`crate::CircuitBreaker`].
+//! A layer only carries configuration and is cheap to clone; what happens per call lives in
+//! [`CircuitBreaker`]. The 503 mode's layer is in `crate::http`.
 
 use std::fmt;
 
@@ -19,13 +19,12 @@ use crate::key::Keyed;
 ///
 /// ```
 /// use std::io;
-/// use fusebox::CircuitBreakerLayer;
-/// use fusebox_core::{Circuit, Policy, State};
-/// use fusebox_core::trip::failure_streak;
+/// use fusebox::{Circuit, CircuitBreakerLayer, Policy, Rejected, State};
+/// use fusebox::trip::failure_streak;
 /// use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// let circuit = Circuit::new("inventory", Policy::builder().trip(failure_streak(2)).build()?);
 /// let mut service = ServiceBuilder::new()
 ///     .layer(CircuitBreakerLayer::new(circuit.clone()))
@@ -40,7 +39,7 @@ use crate::key::Keyed;
 /// }
 /// assert_eq!(circuit.state(), State::Open);
 /// let error = service.ready().await?.call(4).await.unwrap_err();
-/// assert!(error.is_rejected());
+/// assert!(error.is::<Rejected>());
 /// # Ok(())
 /// # }
 /// ```
@@ -96,9 +95,8 @@ impl<C, T> CircuitBreakerLayer<C, T> {
     /// Classifies calls with `classifier` instead.
     ///
     /// ```
-    /// use fusebox::CircuitBreakerLayer;
+    /// use fusebox::{Circuit, CircuitBreakerLayer};
     /// use fusebox::classify::failure_when;
-    /// use fusebox_core::Circuit;
     ///
     /// // A cache miss is not the backend's fault.
     /// let layer = CircuitBreakerLayer::new(Circuit::new("cache", Default::default()))
@@ -116,35 +114,6 @@ impl<C, T> CircuitBreakerLayer<C, T> {
     pub fn target(&self) -> &T {
         &self.target
     }
-
-    /// A layer that answers rejected HTTP calls with `503 Service Unavailable` itself, so the
-    /// service keeps its inner error type (an axum `Router` keeps `Infallible`).
-    ///
-    /// The classifier stays the one this layer has: give it an
-    /// [`HttpClassifier`](crate::classify::HttpClassifier) first, or a service whose errors
-    /// are `Infallible` never records a failure.
-    ///
-    /// ```
-    /// use axum::{Router, routing::get};
-    /// use fusebox::CircuitBreakerLayer;
-    /// use fusebox::classify::HttpClassifier;
-    /// use fusebox_core::Circuit;
-    ///
-    /// let breaker = CircuitBreakerLayer::new(Circuit::new("checkout", Default::default()))
-    ///     .classify(HttpClassifier::server_errors())
-    ///     .respond_503();
-    /// let app: Router = Router::new()
-    ///     .route("/checkout", get(|| async { "ok" }))
-    ///     .route_layer(breaker);
-    /// # let _ = app;
-    /// ```
-    #[cfg(feature = "http")]
-    pub fn respond_503(self) -> Respond503Layer<C, T> {
-        Respond503Layer {
-            breaker: self,
-            respond: crate::EmptyBody,
-        }
-    }
 }
 
 impl<S, C: Clone, T: Clone> Layer<S> for CircuitBreakerLayer<C, T> {
@@ -160,70 +129,6 @@ impl<C, T: fmt::Debug> fmt::Debug for CircuitBreakerLayer<C, T> {
         f.debug_struct("CircuitBreakerLayer")
             .field("target", &self.target)
             .field("classifier", &std::any::type_name::<C>())
-            .finish()
-    }
-}
-
-/// Like [`CircuitBreakerLayer`], but answers rejected calls with a `503 Service Unavailable`
-/// response instead of an error; see [`CircuitBreakerLayer::respond_503`].
-#[cfg(feature = "http")]
-#[derive(Clone)]
-pub struct Respond503Layer<C = DefaultClassifier, T = Circuit, R = crate::EmptyBody> {
-    breaker: CircuitBreakerLayer<C, T>,
-    respond: R,
-}
-
-#[cfg(feature = "http")]
-impl<C, R> Respond503Layer<C, Circuit, R> {
-    /// The circuit guarding the services this layer makes.
-    pub fn circuit(&self) -> &Circuit {
-        self.breaker.circuit()
-    }
-}
-
-#[cfg(feature = "http")]
-impl<C, T, R: Default> Respond503Layer<C, T, R> {
-    /// `breaker` answering rejected calls with `R`'s responses.
-    pub fn new(breaker: CircuitBreakerLayer<C, T>) -> Self {
-        Respond503Layer {
-            breaker,
-            respond: R::default(),
-        }
-    }
-}
-
-#[cfg(feature = "http")]
-impl<C, T, R> Respond503Layer<C, T, R> {
-    /// Answers rejected calls with `respond` instead (see [`RespondRejected`](crate::RespondRejected)).
-    pub fn respond_with<R2>(self, respond: R2) -> Respond503Layer<C, T, R2> {
-        Respond503Layer {
-            breaker: self.breaker,
-            respond,
-        }
-    }
-
-    /// The layer that guards the services.
-    pub fn breaker(&self) -> &CircuitBreakerLayer<C, T> {
-        &self.breaker
-    }
-}
-
-#[cfg(feature = "http")]
-impl<S, C: Clone, T: Clone, R: Clone> Layer<S> for Respond503Layer<C, T, R> {
-    type Service = crate::Respond503<S, C, T, R>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        crate::Respond503::from_breaker(self.breaker.layer(inner), self.respond.clone())
-    }
-}
-
-#[cfg(feature = "http")]
-impl<C, T: fmt::Debug, R> fmt::Debug for Respond503Layer<C, T, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Respond503Layer")
-            .field("target", &self.breaker.target)
-            .field("classifier", &std::any::type_name::<C>())
-            .field("respond", &std::any::type_name::<R>())
             .finish()
     }
 }
