@@ -57,10 +57,12 @@ def state(name, seconds):
 
 
 class Replay:
-    """The series of one circuit's timeline, scraped every `scrape` seconds from 0."""
+    """The series of one circuit's timeline, scraped every `scrape` seconds from 0; the
+    scrapes at the times in `failed` fail (Prometheus marks every series stale)."""
 
-    def __init__(self, segments, scrape):
+    def __init__(self, segments, scrape, failed=()):
         self.scrape = Fraction(scrape)
+        self.failed = {Fraction(t) for t in failed}
         self.segments = []
         at = Fraction(0)
         for name, seconds, rates in segments:
@@ -96,6 +98,10 @@ class Replay:
         return [k * self.scrape for k in range(n + 1)]
 
     def series(self):
+        return [(name, ["stale" if t in self.failed else v for t, v in zip(self.scrapes(), values)])
+                for name, values in self.samples()]
+
+    def samples(self):
         times = self.scrapes()
         out = []
         for name in STATES:
@@ -123,10 +129,15 @@ class Replay:
 
 
 def expand(values):
-    """promtool's notation: runs of a constant step as `a+bxn`, missing samples as `_`."""
+    """promtool's notation: runs of a constant step as `a+bxn`, missing samples as `_`,
+    failed scrapes as `stale`."""
     parts = []
     i = 0
     while i < len(values):
+        if values[i] == "stale":
+            parts.append("stale")
+            i += 1
+            continue
         if values[i] is None:
             j = i
             while j < len(values) and values[j] is None:
@@ -135,8 +146,10 @@ def expand(values):
             i = j
             continue
         j = i + 1
-        step = values[j] - values[i] if j < len(values) and values[j] is not None else 0
-        while j < len(values) and values[j] is not None and values[j] - values[j - 1] == step:
+        def number(k):
+            return k < len(values) and values[k] is not None and values[k] != "stale"
+        step = values[j] - values[i] if number(j) else 0
+        while number(j) and values[j] - values[j - 1] == step:
             j += 1
         n = j - i - 1
         if n == 0:
@@ -197,10 +210,10 @@ ALERTS = ["CircuitBreakerOpen", "CircuitBreakerForcedOpen", "CircuitBreakerFlapp
           "ManyCircuitBreakersOpen"]
 
 
-def case(name, scrape, segments, firing):
+def case(name, scrape, segments, firing, failed=()):
     """`firing`: {eval time in seconds: [alerts firing then]}; every alert not listed is
     checked to be silent at those times."""
-    return {"name": name, "replay": Replay(segments, scrape), "firing": firing}
+    return {"name": name, "replay": Replay(segments, scrape, failed), "firing": firing}
 
 
 # A circuit closed for a minute, then its dependency goes down for good: it trips at 60 s
@@ -247,6 +260,11 @@ CASES = [
              # 5 minutes after the scrape at 420 s: the new outage, counted from that scrape.
              720: [open_alert(since=420)],
          }),
+    case("a failed scrape during the outage does not end the alert", 15, HARD_OUTAGE, {
+             360: [open_alert(since=45)],
+             420: [open_alert(since=45)],
+             435: [open_alert(since=45)],
+         }, failed=[420]),
     case("a recovery that stays: the alert resolves and the outage does not count as flapping", 15,
          HARD_OUTAGE, {
              600: [],
