@@ -100,8 +100,8 @@ pub use self::listener::{
     BuildError, FlushTimeout, ListenerStack, ListenerStackBuilder, ListenerStats, LogListener,
 };
 pub use self::registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit};
-pub use fusebox_core::trip;
 pub use fusebox_core::{
     CallCounts, Cause, Circuit, Clock, ManualClock, Metrics, Outcome, Permit, Policy,
     PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock, TripRule, Window,
 };
+pub use fusebox_core::{duration, trip};
