@@ -68,14 +68,14 @@ pub mod wall;
 mod window;
 
 pub use circuit::{
-    Admission, CallCounts, Circuit, CircuitBuilder, OwnedAdmission, Rejected, Snapshot,
+    Admission, CallCounts, Circuit, CircuitBuilder, Command, OwnedAdmission, Rejected, Snapshot,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use outcome::Outcome;
 pub use permit::Permit;
 pub use policy::{Policy, PolicyBuilder, PolicyError};
 pub use retry::Retry;
-pub use signal::{Cause, Signal};
+pub use signal::{Cause, Details, ParseScopeError, Scope, Signal};
 pub use state::{ParseStateError, State};
 pub use text::ParsePolicyError;
 pub use trip::TripRule;

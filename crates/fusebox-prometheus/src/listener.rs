@@ -157,20 +157,13 @@ impl Service<Signal> for PrometheusListener {
 mod tests {
     use std::time::SystemTime;
 
-    use fusebox_core::{Cause, Metrics};
+    use fusebox_core::Cause;
     use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
     use super::*;
 
     fn signal(from: State, to: State, cause: Cause) -> Signal {
-        Signal {
-            circuit: "inventory".into(),
-            from,
-            to,
-            at: SystemTime::UNIX_EPOCH,
-            cause,
-            metrics: Metrics::default(),
-        }
+        Signal::new("inventory", from, to, cause).with_at(SystemTime::UNIX_EPOCH)
     }
 
     /// Delivers the signals to a fresh listener and returns the rendered sample lines.
@@ -242,7 +235,7 @@ mod tests {
             ),
             signal(State::Open, State::HalfOpen, Cause::Probe),
             signal(State::HalfOpen, State::Closed, Cause::Recovered),
-            signal(State::Closed, State::MetricsOnly, Cause::Manual),
+            signal(State::Closed, State::MetricsOnly, Cause::MANUAL),
         ]);
         let mut expected = state_lines("metrics_only");
         expected.extend([
@@ -258,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_transition_without_registration_still_sets_every_state() {
-        let lines = deliver(&[signal(State::Closed, State::ForcedOpen, Cause::Manual)]);
+        let lines = deliver(&[signal(State::Closed, State::ForcedOpen, Cause::MANUAL)]);
         let mut expected = state_lines("forced_open");
         expected.push(transition_line("closed", "forced_open", 1));
         expected.sort();

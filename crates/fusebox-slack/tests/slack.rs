@@ -17,9 +17,7 @@ use axum::routing::post;
 use fusebox::Fusebox;
 use fusebox::listener::Handled;
 use fusebox_core::trip::failure_streak;
-use fusebox_core::{
-    Cause, Circuit, ManualClock, Metrics, Outcome, Permit, Policy, Retry, Signal, State,
-};
+use fusebox_core::{Cause, Circuit, ManualClock, Outcome, Permit, Policy, Retry, Signal, State};
 use fusebox_slack::{SlackError, SlackListener, SlackListenerBuilder};
 use serde_json::{Value, json};
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -205,14 +203,8 @@ fn finish(circuit: &Circuit, outcomes: &[Outcome]) {
 }
 
 fn signal(circuit: &str, from: State, to: State) -> Signal {
-    Signal {
-        circuit: circuit.into(),
-        from,
-        to,
-        at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_262_400),
-        cause: Cause::Manual,
-        metrics: Metrics::default(),
-    }
+    Signal::new(circuit, from, to, Cause::MANUAL)
+        .with_at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_262_400))
 }
 
 async fn deliver(

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fusebox::Fusebox;
 use fusebox::listener::{BuildError, Handled, ListenerStack, ListenerStats, LogListener};
-use fusebox_core::{Cause, Metrics, Signal, State};
+use fusebox_core::{Cause, Signal, State};
 use tokio::sync::Notify;
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 use tracing::field::{Field, Visit};
@@ -27,28 +27,21 @@ use tracing_subscriber::layer::{Context as LayerContext, Layer, SubscriberExt};
 // Signals and listeners for the tests
 
 fn signal(circuit: &str, from: State, to: State, cause: Cause) -> Signal {
-    Signal {
-        circuit: circuit.into(),
-        from,
-        to,
-        at: SystemTime::UNIX_EPOCH,
-        cause,
-        metrics: Metrics::default(),
-    }
+    Signal::new(circuit, from, to, cause).with_at(SystemTime::UNIX_EPOCH)
 }
 
 /// Circuit `db` registered, then opened by hand, then probing.
 fn registration_trip_and_probe() -> [Signal; 3] {
     [
         signal("db", State::Closed, State::Closed, Cause::Registered),
-        signal("db", State::Closed, State::Open, Cause::Manual),
+        signal("db", State::Closed, State::Open, Cause::MANUAL),
         signal("db", State::Open, State::HalfOpen, Cause::Probe),
     ]
 }
 
 /// Signal number `n`, for checking order: its circuit is named `c<n>`.
 fn numbered(n: usize) -> Signal {
-    signal(&format!("c{n}"), State::Closed, State::Open, Cause::Manual)
+    signal(&format!("c{n}"), State::Closed, State::Open, Cause::MANUAL)
 }
 
 fn number(signal: &Signal) -> usize {
@@ -547,7 +540,7 @@ async fn listener_panics_are_logged_with_the_panic_message() {
         "payments",
         State::Closed,
         State::ForcedOpen,
-        Cause::Manual,
+        Cause::MANUAL,
     ));
     stack.flush(Duration::from_secs(5)).await.unwrap();
 
@@ -719,7 +712,7 @@ async fn a_timeout_turns_a_hanging_listener_into_a_counted_logged_failure() {
 
     let started = tokio::time::Instant::now();
     for circuit in ["hangs", "after", "later"] {
-        stack.send(signal(circuit, State::Closed, State::Open, Cause::Manual));
+        stack.send(signal(circuit, State::Closed, State::Open, Cause::MANUAL));
     }
     stack.flush(Duration::from_secs(10)).await.unwrap();
 
@@ -1100,7 +1093,7 @@ async fn log_listener_informs_about_probes_and_recovery_and_warns_on_forced_open
     .await;
     log(
         &listener,
-        signal("inventory", State::Closed, State::ForcedOpen, Cause::Manual),
+        signal("inventory", State::Closed, State::ForcedOpen, Cause::MANUAL),
     )
     .await;
     log(
@@ -1109,7 +1102,7 @@ async fn log_listener_informs_about_probes_and_recovery_and_warns_on_forced_open
             "inventory",
             State::ForcedOpen,
             State::Disabled,
-            Cause::Manual,
+            Cause::MANUAL,
         ),
     )
     .await;
@@ -1160,7 +1153,7 @@ async fn log_listener_levels_can_be_overridden_per_target_state() {
         .level(State::Closed, Level::DEBUG);
     log(
         &listener,
-        signal("db", State::Closed, State::Open, Cause::Manual),
+        signal("db", State::Closed, State::Open, Cause::MANUAL),
     )
     .await;
     log(
@@ -1175,7 +1168,7 @@ async fn log_listener_levels_can_be_overridden_per_target_state() {
     .await;
     log(
         &listener,
-        signal("db", State::Closed, State::ForcedOpen, Cause::Manual),
+        signal("db", State::Closed, State::ForcedOpen, Cause::MANUAL),
     )
     .await;
     assert_eq!(
@@ -1239,7 +1232,7 @@ async fn log_listener_events_are_selected_by_a_filter_on_the_fusebox_target() {
     let listener = LogListener::new();
     log(
         &listener,
-        signal("db", State::Closed, State::Open, Cause::Manual),
+        signal("db", State::Closed, State::Open, Cause::MANUAL),
     )
     .await;
     log(
@@ -1274,7 +1267,7 @@ async fn log_listener_levels_cover_every_tracing_level() {
         let listener = LogListener::new().level(State::Disabled, level);
         log(
             &listener,
-            signal("db", State::Closed, State::Disabled, Cause::Manual),
+            signal("db", State::Closed, State::Disabled, Cause::MANUAL),
         )
         .await;
     }

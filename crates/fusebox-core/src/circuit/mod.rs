@@ -29,7 +29,7 @@ pub(crate) use period::Core;
 use stripes::{FAILURE, IGNORED, REJECTED, SUCCESS, Stripe, stripe_count};
 
 use crate::sync::Arc;
-use crate::{Clock, Metrics, Policy, Signal, State, SystemClock};
+use crate::{Cause, Clock, Details, Metrics, Policy, Signal, State, SystemClock};
 
 type Sink = std::sync::Arc<dyn Fn(Signal) + Send + Sync>;
 
@@ -340,6 +340,31 @@ impl Circuit {
         self.core().manual(state)
     }
 
+    /// Moves the circuit as `command` says, with its cause and origin in the signal; returns
+    /// whether the state changed. Into the state the circuit is in, nothing changes but, for
+    /// `open` with [`Command::probe_after`], the probe deadline; no signal is sent.
+    pub fn apply(&self, command: Command) -> bool {
+        self.core().command(command)
+    }
+
+    /// Sets what this circuit's signals say about it from now on (see [`Details`]).
+    ///
+    /// ```
+    /// use fusebox_core::Circuit;
+    ///
+    /// let circuit = Circuit::new("error:orders", Default::default());
+    /// circuit.set_details(vec![("fingerprint".to_owned(), "order {n} failed".to_owned())]);
+    /// assert_eq!(circuit.details()[0].1, "order {n} failed");
+    /// ```
+    pub fn set_details(&self, details: impl Into<Details>) {
+        self.core().set_details(details.into());
+    }
+
+    /// What this circuit's signals say about it.
+    pub fn details(&self) -> Details {
+        self.core().lock().details.clone()
+    }
+
     /// Calls counted so far, added up over the cores.
     fn calls(&self) -> CallCounts {
         let mut calls = CallCounts::default();
@@ -399,6 +424,65 @@ pub(crate) fn bytes(policy: &Policy) -> usize {
         .saturating_add(arc::<Core>())
         .saturating_add(arc::<SystemClock>())
         .saturating_add(recorder.saturating_sub(size_of::<crate::window::Recorder>()))
+}
+
+/// A transition ordered from outside a circuit's own rules and manual commands: by an
+/// integration that shares state across the replicas of a service, for instance. See
+/// [`Circuit::apply`].
+///
+/// ```
+/// use std::time::Duration;
+/// use fusebox_core::{Cause, Circuit, Command, ManualClock, State};
+///
+/// let circuit = Circuit::builder("search").clock(ManualClock::new()).build();
+/// // Replica "b" tripped: open here too, until the probe deadline the fleet shares.
+/// let opened = circuit.apply(
+///     Command::new(State::Open, Cause::Fleet)
+///         .origin("b")
+///         .probe_after(Duration::from_secs(20)),
+/// );
+/// assert!(opened);
+/// let rejected = circuit.try_acquire().unwrap_err();
+/// assert_eq!(rejected.retry_after(), Some(Duration::from_secs(20)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Command {
+    /// The state to move to.
+    pub to: State,
+    /// Why, as the signal will say.
+    pub cause: Cause,
+    /// The replica the command comes from, if not this process.
+    pub origin: Option<std::sync::Arc<str>>,
+    /// Into `open`: how long until a probe is allowed (`Duration::MAX`: not until the next
+    /// command); `None` takes the retry policy's wait, as a trip would.
+    pub probe_after: Option<Duration>,
+}
+
+impl Command {
+    /// A command into `to` for `cause`.
+    pub fn new(to: State, cause: Cause) -> Command {
+        Command {
+            to,
+            cause,
+            origin: None,
+            probe_after: None,
+        }
+    }
+
+    /// Comes from the replica `origin`.
+    #[must_use]
+    pub fn origin(mut self, origin: impl Into<std::sync::Arc<str>>) -> Command {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Into `open`: allows a probe after `wait`.
+    #[must_use]
+    pub fn probe_after(mut self, wait: Duration) -> Command {
+        self.probe_after = Some(wait);
+        self
+    }
 }
 
 /// A circuit at one moment: see [`Circuit::snapshot`].

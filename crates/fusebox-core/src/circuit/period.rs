@@ -16,12 +16,12 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
-use super::Sink;
+use super::{Command, Sink};
 use crate::clock::duration_nanos;
 use crate::rng::Rng;
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering, lock};
 use crate::window::{Recorder, Tally, tag};
-use crate::{Cause, Clock, Metrics, Policy, Signal, State};
+use crate::{Cause, Clock, Details, Metrics, Policy, Signal, State};
 
 /// A deadline that never comes.
 pub(super) const NEVER: u64 = u64::MAX;
@@ -67,6 +67,8 @@ pub(super) struct Period {
     /// `half_open`: when the last probe outcome arrived.
     pub(super) last_outcome: Option<Duration>,
     pub(super) probe_successes: u32,
+    /// What the circuit's signals say about it.
+    pub(super) details: Details,
 }
 
 impl Period {
@@ -86,6 +88,9 @@ impl Period {
 pub(super) enum Entry {
     /// A transition, with its cause: a new period, and a signal.
     Transition(Cause),
+    /// A transition ordered from outside the circuit (see [`Command`]): its cause, the
+    /// replica it came from, and into `open`, the wait before a probe.
+    Commanded(Command),
     /// A manual command into the current state: the window is cleared in place, the state
     /// keeps its time of entry, and no signal is sent.
     Clear,
@@ -163,6 +168,7 @@ impl Core {
                 next_probe: 0,
                 last_outcome: None,
                 probe_successes: 0,
+                details: crate::signal::no_details(),
             }),
             recorder,
             rng,
@@ -176,13 +182,15 @@ impl Core {
     /// Sends the `registered` signal.
     pub(super) fn register(&self) {
         let period = lock(&self.period);
-        self.emit(|| Signal {
-            circuit: self.name.clone(),
-            from: period.state,
-            to: period.state,
-            at: period.entered_wall,
-            cause: Cause::Registered,
-            metrics: Metrics::default(),
+        self.emit(|| {
+            Signal::new(
+                self.name.clone(),
+                period.state,
+                period.state,
+                Cause::Registered,
+            )
+            .with_at(period.entered_wall)
+            .with_details(period.details.clone())
         });
     }
 
@@ -234,7 +242,7 @@ impl Core {
         let now = self.clock.now();
         let changes = period.state != to;
         let entry = if changes {
-            Entry::Transition(Cause::Manual)
+            Entry::Transition(Cause::MANUAL)
         } else {
             Entry::Clear
         };
@@ -242,11 +250,35 @@ impl Core {
         changes
     }
 
+    /// A transition ordered from outside; into the current state it changes nothing but, into
+    /// `open` with a wait, the probe deadline.
+    pub(super) fn command(&self, command: Command) -> bool {
+        let mut period = self.lock();
+        let now = self.clock.now();
+        if period.state != command.to {
+            let to = command.to;
+            self.enter(&mut period, to, Entry::Commanded(command), now);
+            return true;
+        }
+        if let (State::Open, Some(wait)) = (command.to, command.probe_after) {
+            let probe_at = now.checked_add(wait);
+            period.probe_at = probe_at;
+            self.head
+                .probe_at
+                .store(probe_at.map_or(NEVER, duration_nanos), Ordering::Release);
+        }
+        false
+    }
+
+    pub(super) fn set_details(&self, details: Details) {
+        self.lock().details = details;
+    }
+
     /// Starts the next period, in `to`. The caller holds the transition lock (`period`).
     pub(super) fn enter(&self, period: &mut Period, to: State, entry: Entry, now: Duration) {
         let from = period.state;
         let generation = period.generation + 1;
-        let transition = matches!(entry, Entry::Transition(_));
+        let transition = !matches!(entry, Entry::Clear);
         let ending = (transition && from.records()).then(|| self.recorder.tally(now));
         let reopens = match (from, to, transition) {
             (_, State::Closed, _) => 0,
@@ -254,13 +286,20 @@ impl Core {
             _ => period.reopens,
         };
         // A wait beyond the clock's range means no probe until a manual command.
-        let probe_at = match (to, transition) {
-            (State::Open, true) => self
+        let probe_at = match (to, &entry) {
+            (State::Open, Entry::Clear) => period.probe_at,
+            (
+                State::Open,
+                Entry::Commanded(Command {
+                    probe_after: Some(wait),
+                    ..
+                }),
+            ) => now.checked_add(*wait),
+            (State::Open, _) => self
                 .policy
                 .retry()
                 .wait(reopens, self.rng.next_f64())
                 .and_then(|wait| now.checked_add(wait)),
-            (State::Open, false) => period.probe_at,
             _ => None,
         };
         if transition {
@@ -285,17 +324,22 @@ impl Core {
         // Publishing the word releases the fields above to every call that reads it.
         head.word.store(pack(generation, to), Ordering::Release);
 
-        if let Entry::Transition(cause) = entry {
-            let metrics = ending.map_or_else(Metrics::default, |tally| self.metrics(&tally));
-            self.emit(|| Signal {
-                circuit: self.name.clone(),
-                from,
-                to,
-                at: period.entered_wall,
-                cause,
-                metrics,
-            });
-        }
+        let (cause, origin) = match entry {
+            Entry::Clear => return,
+            Entry::Transition(cause) => (cause, None),
+            Entry::Commanded(command) => (command.cause, command.origin),
+        };
+        let metrics = ending.map_or_else(Metrics::default, |tally| self.metrics(&tally));
+        self.emit(|| {
+            let signal = Signal::new(self.name.clone(), from, to, cause)
+                .with_at(period.entered_wall)
+                .with_metrics(metrics)
+                .with_details(period.details.clone());
+            match origin {
+                Some(origin) => signal.with_origin(origin),
+                None => signal,
+            }
+        });
     }
 
     /// Publishes the probe deadline after the probes in flight changed.

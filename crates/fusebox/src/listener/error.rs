@@ -85,14 +85,7 @@ impl Error for BuildError {}
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let stuck = tower::service_fn(|_: Signal| pending::<Result<(), Infallible>>());
 /// let stack = ListenerStack::builder().listener("stuck", stuck).build()?;
-/// stack.send(Signal {
-///     circuit: "inventory".into(),
-///     from: State::Closed,
-///     to: State::Open,
-///     at: std::time::SystemTime::now(),
-///     cause: Cause::Manual,
-///     metrics: Metrics::default(),
-/// });
+/// stack.send(Signal::new("inventory", State::Closed, State::Open, Cause::MANUAL));
 ///
 /// let err = stack.flush(Duration::from_millis(50)).await.unwrap_err();
 /// assert_eq!(err.listeners(), ["stuck"]);

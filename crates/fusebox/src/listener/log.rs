@@ -40,14 +40,7 @@ use crate::listener::Handled;
 /// assert_eq!(listener.level_for(State::HalfOpen), Level::DEBUG);
 ///
 /// // Logs `Circuit Breaker 'inventory' transitioned from CLOSED to OPEN` at WARN.
-/// let signal = Signal {
-///     circuit: "inventory".into(),
-///     from: State::Closed,
-///     to: State::Open,
-///     at: SystemTime::now(),
-///     cause: Cause::Tripped { rule: "failure_rate(0.5)".into() },
-///     metrics: Metrics::default(),
-/// };
+/// let signal = Signal::new("inventory", State::Closed, State::Open, Cause::Tripped { rule: "failure_rate(0.5)".into() });
 /// assert_eq!(listener.oneshot(signal).await, Ok(Handled::Delivered));
 /// # }
 /// ```
@@ -231,7 +224,7 @@ mod tests {
     use std::sync::Mutex;
     use std::time::SystemTime;
 
-    use fusebox_core::{Cause, Metrics};
+    use fusebox_core::Cause;
 
     use super::*;
 
@@ -263,16 +256,15 @@ mod tests {
     fn without_a_subscriber_transitions_reach_log_loggers() {
         log::set_logger(&RECORDS).unwrap();
         log::set_max_level(log::LevelFilter::Trace);
-        let signal = Signal {
-            circuit: "inventory".into(),
-            from: State::Closed,
-            to: State::Open,
-            at: SystemTime::UNIX_EPOCH,
-            cause: Cause::Tripped {
+        let signal = Signal::new(
+            "inventory",
+            State::Closed,
+            State::Open,
+            Cause::Tripped {
                 rule: "failure_rate(0.5)".into(),
             },
-            metrics: Metrics::default(),
-        };
+        )
+        .with_at(SystemTime::UNIX_EPOCH);
         assert_eq!(LogListener::new().log(&signal), Handled::Delivered);
 
         let records = RECORDS.0.lock().unwrap().clone();

@@ -45,14 +45,7 @@
 //!     )
 //!     .build()?;
 //!
-//! stack.send(Signal {
-//!     circuit: "inventory".into(),
-//!     from: State::Closed,
-//!     to: State::Open,
-//!     at: SystemTime::now(),
-//!     cause: Cause::Tripped { rule: "failure_rate(0.5)".into() },
-//!     metrics: Metrics::default(),
-//! });
+//! stack.send(Signal::new("inventory", State::Closed, State::Open, Cause::Tripped { rule: "failure_rate(0.5)".into() }));
 //! stack.shutdown(Duration::from_secs(5)).await?;
 //!
 //! let delivered: Vec<_> = stack.stats().iter().map(|s| (s.name.clone(), s.delivered)).collect();
@@ -205,14 +198,7 @@ impl ListenerStack {
     /// use fusebox_core::{Cause, Metrics, Signal, State};
     ///
     /// let stack = ListenerStack::default();
-    /// stack.send(Signal {
-    ///     circuit: "inventory".into(),
-    ///     from: State::Closed,
-    ///     to: State::Open,
-    ///     at: SystemTime::now(),
-    ///     cause: Cause::Manual,
-    ///     metrics: Metrics::default(),
-    /// });
+    /// stack.send(Signal::new("inventory", State::Closed, State::Open, Cause::MANUAL));
     /// ```
     pub fn send(&self, signal: Signal) {
         let slots = &self.inner.slots;
@@ -253,14 +239,7 @@ impl ListenerStack {
     /// let quiet = tower::service_fn(|_: Signal| async { Ok::<_, Infallible>(()) });
     /// let stack = ListenerStack::builder().listener("quiet", quiet).build()?;
     /// for _ in 0..3 {
-    ///     stack.send(Signal {
-    ///         circuit: "inventory".into(),
-    ///         from: State::Closed,
-    ///         to: State::Open,
-    ///         at: SystemTime::now(),
-    ///         cause: Cause::Manual,
-    ///         metrics: Metrics::default(),
-    ///     });
+    ///     stack.send(Signal::new("inventory", State::Closed, State::Open, Cause::MANUAL));
     /// }
     /// stack.flush(Duration::from_secs(1)).await?;
     /// assert_eq!(stack.stats()[0].delivered, 3);
@@ -328,14 +307,7 @@ impl ListenerStack {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let quiet = tower::service_fn(|_: Signal| async { Ok::<_, Infallible>(()) });
     /// let stack = ListenerStack::builder().listener("quiet", quiet).build()?;
-    /// let signal = Signal {
-    ///     circuit: "inventory".into(),
-    ///     from: State::Closed,
-    ///     to: State::Open,
-    ///     at: SystemTime::now(),
-    ///     cause: Cause::Manual,
-    ///     metrics: Metrics::default(),
-    /// };
+    /// let signal = Signal::new("inventory", State::Closed, State::Open, Cause::MANUAL);
     /// stack.send(signal.clone());
     /// stack.shutdown(Duration::from_secs(1)).await?;
     /// stack.send(signal);
@@ -518,14 +490,7 @@ pub struct ListenerStats {
 /// });
 /// let stack = ListenerStack::builder().listener("pager", pager).build()?;
 /// for to in [State::Open, State::HalfOpen] {
-///     stack.send(Signal {
-///         circuit: "inventory".into(),
-///         from: State::Closed,
-///         to,
-///         at: std::time::SystemTime::now(),
-///         cause: Cause::Manual,
-///         metrics: Metrics::default(),
-///     });
+///     stack.send(Signal::new("inventory", State::Closed, to, Cause::MANUAL));
 /// }
 /// stack.flush(Duration::from_secs(1)).await?;
 /// let stats = &stack.stats()[0];
@@ -744,14 +709,15 @@ mod tests {
     #[test]
     fn default_stack_has_no_listeners_and_ignores_signals() {
         let stack = ListenerStack::default();
-        stack.send(Signal {
-            circuit: "inventory".into(),
-            from: fusebox_core::State::Closed,
-            to: fusebox_core::State::Open,
-            at: std::time::SystemTime::UNIX_EPOCH,
-            cause: fusebox_core::Cause::Manual,
-            metrics: fusebox_core::Metrics::default(),
-        });
+        stack.send(
+            Signal::new(
+                "inventory",
+                fusebox_core::State::Closed,
+                fusebox_core::State::Open,
+                fusebox_core::Cause::MANUAL,
+            )
+            .with_at(std::time::SystemTime::UNIX_EPOCH),
+        );
         assert_eq!(stack.stats(), []);
         assert_eq!(stack.queue_capacity(), DEFAULT_QUEUE_CAPACITY);
         assert!(!stack.is_shut_down());
