@@ -1,38 +1,55 @@
-//! One circuit per route: [`ByRoute`] names a request's circuit after the route template axum
+//! One circuit per route: [`ByRoute`] chooses a request's circuit by the route template axum
 //! matched (`GET /users/{id}`), and [`route_breaker`] is the ready-made layer.
 //!
 //! Circuit names come from templates the application declared, never from raw paths, so the
-//! number of circuits is bounded by the number of routes.
+//! number of circuits is bounded by the number of routes. Each route's service resolves its
+//! circuits once and keeps them: past a route's first request, a call formats no name, takes
+//! no lock and allocates nothing to find its circuit.
 
-use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::MatchedPath;
 use fusebox::classify::HttpClassifier;
-use fusebox::key::{Key, Keyed};
+use fusebox::key::{Keyed, ResolveCircuit};
 use fusebox::{CircuitBreakerLayer, Fusebox};
+use fusebox_core::Circuit;
 use http::Method;
+use tower_layer::Layer;
 
-use crate::Json503Layer;
+use crate::{Json503, Json503Layer};
 
 /// The key of a request that carries no [`MatchedPath`]: no route matched it (the router's
 /// fallback, with `Router::layer`), or the layer wraps the whole router from outside.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-/// Keys an axum request by its method and the route template it matched, for keyed routing
-/// ([`CircuitBreakerLayer::keyed`]): `/users/7` and `/users/8` both go to the circuit
-/// `GET /users/{id}`.
+/// The methods that keep their name in circuit names, then the name shared by every other.
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER",
+];
+
+/// Chooses an axum request's circuit by its method and the route template it matched, for
+/// keyed routing ([`CircuitBreakerLayer::keyed`]): `/users/7` and `/users/8` both go to the
+/// circuit `GET /users/{id}`.
 ///
 /// The template is axum's [`MatchedPath`], which exists only inside routing: apply the layer
 /// with `Router::route_layer` (or `Router::layer`, which also guards the fallback). A request
-/// without one is keyed [`UNMATCHED_ROUTE`], never by its raw path (that would create a
-/// circuit per URL a client makes up). Methods beyond the
-/// nine standard ones are keyed `OTHER`, for the same reason. A nested router's template
-/// includes the nest prefix (`GET /api/users/{id}`).
+/// without one goes to the circuit [`UNMATCHED_ROUTE`], never to one named by its raw path
+/// (that would create a circuit per URL a client makes up). Methods beyond the nine standard
+/// ones share `OTHER`, for the same reason. A nested router's template includes the nest
+/// prefix (`GET /api/users/{id}`).
+///
+/// A `ByRoute` keeps the circuits it resolved for the first template it sees, one per method,
+/// and its clones share them: give each route its own, as [`route_breaker`] does. Requests
+/// for another template still reach the right circuit, by name through the registry. The
+/// circuits it keeps are never evicted while it lives (see
+/// [`keyed_idle_timeout`](fusebox::FuseboxBuilder::keyed_idle_timeout)); a route's circuit that
+/// would overflow [`max_keyed_circuits`](fusebox::FuseboxBuilder::max_keyed_circuits) is
+/// asked for again on each request until it fits.
 ///
 /// ```
 /// use axum::{Router, body::Body, routing::get};
-/// use fusebox::Fusebox;
-/// use fusebox_axum::route_breaker;
+/// use fusebox::{CircuitBreakerLayer, Fusebox};
+/// use fusebox_axum::ByRoute;
 /// use http::Request;
 /// use tower::ServiceExt;
 ///
@@ -41,7 +58,7 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// let fusebox = Fusebox::builder().build()?;
 /// let app: Router = Router::new()
 ///     .route("/users/{id}", get(|| async { "a user" }))
-///     .route_layer(route_breaker(&fusebox));
+///     .route_layer(CircuitBreakerLayer::keyed(fusebox.clone(), ByRoute::default()).respond_503());
 ///
 /// for id in [7, 8] {
 ///     let request = Request::get(format!("/users/{id}")).body(Body::empty())?;
@@ -54,33 +71,91 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ByRoute;
+#[derive(Clone, Debug, Default)]
+pub struct ByRoute {
+    resolved: Arc<Resolved>,
+}
 
-impl<B> Key<http::Request<B>> for ByRoute {
-    fn key<'r>(&self, request: &'r http::Request<B>) -> Cow<'r, str> {
-        match request.extensions().get::<MatchedPath>() {
-            Some(path) => Cow::Owned(format!(
-                "{} {}",
-                method_name(request.method()),
-                path.as_str()
-            )),
-            None => Cow::Borrowed(UNMATCHED_ROUTE),
+/// The circuits one route's service has resolved.
+#[derive(Debug, Default)]
+struct Resolved {
+    /// The first template seen: the route this service serves.
+    template: OnceLock<Box<str>>,
+    /// Its circuit per method, in the order of [`METHODS`].
+    by_method: [OnceLock<Circuit>; METHODS.len()],
+    unmatched: OnceLock<Circuit>,
+}
+
+impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
+    fn resolve(&self, fusebox: &Fusebox, request: &http::Request<B>) -> Circuit {
+        let resolved = &*self.resolved;
+        let Some(path) = request.extensions().get::<MatchedPath>() else {
+            return keep(&resolved.unmatched, fusebox, UNMATCHED_ROUTE);
+        };
+        let template = path.as_str();
+        let method = method_index(request.method());
+        let ours = &**resolved.template.get_or_init(|| template.into()) == template;
+        if ours {
+            if let Some(circuit) = resolved.by_method[method].get() {
+                return circuit.clone();
+            }
+        }
+        let name = format!("{} {template}", METHODS[method]);
+        if ours {
+            keep(&resolved.by_method[method], fusebox, &name)
+        } else {
+            fusebox.keyed_circuit(&name)
         }
     }
 }
 
-fn method_name(method: &Method) -> &str {
+/// The keyed circuit `name`, kept in `slot` unless it is the overflow circuit (a route keeps
+/// asking until it gets its own).
+fn keep(slot: &OnceLock<Circuit>, fusebox: &Fusebox, name: &str) -> Circuit {
+    if let Some(circuit) = slot.get() {
+        return circuit.clone();
+    }
+    let circuit = fusebox.keyed_circuit(name);
+    if **circuit.name() == *name {
+        // Another request may have filled the slot meanwhile, with the same circuit.
+        let _ = slot.set(circuit.clone());
+    }
+    circuit
+}
+
+/// The index in [`METHODS`] of `method`'s name in circuit names.
+fn method_index(method: &Method) -> usize {
     match method.as_str() {
-        standard @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS"
-        | "CONNECT" | "TRACE") => standard,
-        _ => "OTHER",
+        "GET" => 0,
+        "HEAD" => 1,
+        "POST" => 2,
+        "PUT" => 3,
+        "DELETE" => 4,
+        "PATCH" => 5,
+        "OPTIONS" => 6,
+        "CONNECT" => 7,
+        "TRACE" => 8,
+        _ => 9,
     }
 }
 
 /// The layer [`route_breaker`] returns: keyed by [`ByRoute`], classifying 5xx as failures,
-/// answering rejections with a JSON 503.
-pub type RouteBreakerLayer = Json503Layer<HttpClassifier, Keyed<ByRoute>>;
+/// answering rejections with a JSON 503. Each service it makes (one per route and method
+/// under `Router::route_layer`) gets a `ByRoute` of its own.
+#[derive(Clone, Debug)]
+pub struct RouteBreakerLayer {
+    fusebox: Fusebox,
+}
+
+impl<S> Layer<S> for RouteBreakerLayer {
+    type Service = Json503<S, HttpClassifier, Keyed<ByRoute>>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        let breaker = CircuitBreakerLayer::keyed(self.fusebox.clone(), ByRoute::default())
+            .classify(HttpClassifier::server_errors());
+        Json503Layer::new(breaker).layer(inner)
+    }
+}
 
 /// One circuit per route of an axum router, in `fusebox`: keyed by [`ByRoute`], 5xx responses
 /// are failures ([`HttpClassifier::server_errors`]) and rejected calls are answered with a
@@ -104,10 +179,9 @@ pub type RouteBreakerLayer = Json503Layer<HttpClassifier, Keyed<ByRoute>>;
 /// # Ok::<(), fusebox::BuildError>(())
 /// ```
 pub fn route_breaker(fusebox: &Fusebox) -> RouteBreakerLayer {
-    Json503Layer::new(
-        CircuitBreakerLayer::keyed(fusebox.clone(), ByRoute)
-            .classify(HttpClassifier::server_errors()),
-    )
+    RouteBreakerLayer {
+        fusebox: fusebox.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -115,9 +189,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_request_outside_routing_is_keyed_unmatched_not_by_its_path() {
+    fn a_request_outside_routing_goes_to_unmatched_not_to_its_path() {
+        let fusebox = Fusebox::builder().build().unwrap();
         let request = http::Request::get("/users/42").body(()).unwrap();
-        assert_eq!(ByRoute.key(&request), UNMATCHED_ROUTE);
+        let circuit = ByRoute::default().resolve(&fusebox, &request);
+        assert_eq!(&**circuit.name(), UNMATCHED_ROUTE);
     }
 
     #[test]
@@ -126,11 +202,11 @@ mod tests {
             "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
         ] {
             let method = Method::from_bytes(name.as_bytes()).unwrap();
-            assert_eq!(method_name(&method), name);
+            assert_eq!(METHODS[method_index(&method)], name);
         }
         for name in ["PURGE", "get", "X-ANYTHING"] {
             let method = Method::from_bytes(name.as_bytes()).unwrap();
-            assert_eq!(method_name(&method), "OTHER", "{name}");
+            assert_eq!(METHODS[method_index(&method)], "OTHER", "{name}");
         }
     }
 }
