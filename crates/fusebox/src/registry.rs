@@ -418,9 +418,7 @@ impl Fusebox {
         keyed
             .seen
             .insert(circuit.name().clone(), Seen::created(now));
-        inner
-            .keyed_count
-            .store(keyed.seen.len(), Ordering::Release);
+        inner.keyed_count.store(keyed.seen.len(), Ordering::Release);
         circuit
     }
 
@@ -481,9 +479,7 @@ impl Fusebox {
                 self.replace(|next| next.extend(evicted));
             }
         }
-        inner
-            .keyed_count
-            .store(keyed.seen.len(), Ordering::Release);
+        inner.keyed_count.store(keyed.seen.len(), Ordering::Release);
     }
 
     /// Creates the circuit `name`, which the map does not have yet; `_keyed` is the lock that
