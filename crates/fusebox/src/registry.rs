@@ -1,8 +1,14 @@
 //! [`Fusebox`]: the registry of named circuits, with their policies and listener stack.
 //!
 //! Two layers asking for `"payments"` share one circuit. Circuits created for keyed routing
-//! (one circuit per host, route, ...) are bounded: past the bound, new keys share one overflow
-//! circuit, so thousands of hostile keys cannot grow memory without limit.
+//! (one circuit per host, route, ...) are bounded, so thousands of hostile keys cannot grow
+//! memory without limit, and evicted once idle, so keys that come and go never pin the bound:
+//! only keys beyond the bound at one moment share the overflow circuit.
+//!
+//! Finding an existing circuit takes no lock and allocates nothing: the map of circuits is
+//! replaced whole when a circuit is created or evicted, which happens once per name and not
+//! once per call. There is no background task: sweeps for idle circuits run on the path that
+//! creates keyed circuits.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -310,6 +316,10 @@ impl Fusebox {
     }
 
     /// The circuit named `name`, created with its policy (or the default) on first use.
+    ///
+    /// Circuits created this way are never evicted. A circuit keyed routing created stays a
+    /// keyed circuit when asked for by name: the handle keeps it, as
+    /// [`Fusebox::keyed_circuit`] says.
     pub fn circuit(&self, name: &str) -> Circuit {
         if let Some(circuit) = self.held(name) {
             return circuit;
