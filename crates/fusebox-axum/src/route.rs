@@ -2,21 +2,23 @@
 //! matched (`GET /users/{id}`), and [`route_breaker`] is the ready-made layer.
 //!
 //! Circuit names come from templates the application declared, never from raw paths, so the
-//! number of circuits is bounded by the number of routes. Each route's service resolves its
+//! number of circuits is bounded by the number of routes. A layer resolves each route's
 //! circuits once and keeps them: past a route's first request, a call formats no name, takes
 //! no lock and allocates nothing to find its circuit.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use arc_swap::ArcSwap;
 use axum::extract::MatchedPath;
 use fusebox::classify::HttpClassifier;
 use fusebox::key::{Keyed, ResolveCircuit};
 use fusebox::{CircuitBreakerLayer, Fusebox};
 use fusebox_core::Circuit;
 use http::Method;
-use tower_layer::Layer;
 
-use crate::{Json503, Json503Layer};
+use crate::Json503Layer;
 
 /// The key of a request that carries no [`MatchedPath`]: no route matched it (the router's
 /// fallback, with `Router::layer`), or the layer wraps the whole router from outside.
@@ -38,13 +40,12 @@ const METHODS: [&str; 10] = [
 /// ones share `OTHER`, for the same reason. A nested router's template includes the nest
 /// prefix (`GET /api/users/{id}`).
 ///
-/// A `ByRoute` keeps the circuits it resolved for the first template it sees, one per method,
-/// and its clones share them: give each route its own, as [`route_breaker`] does. Requests
-/// for another template still reach the right circuit, by name through the registry. The
-/// circuits it keeps are never evicted while it lives (see
-/// [`keyed_idle_timeout`](fusebox::FuseboxBuilder::keyed_idle_timeout)); a route's circuit that
-/// would overflow [`max_keyed_circuits`](fusebox::FuseboxBuilder::max_keyed_circuits) is
-/// asked for again on each request until it fits.
+/// A `ByRoute` keeps the circuits it resolved, and its clones share them, so that only a
+/// route's first request names its circuit: use one `ByRoute` per registry. The circuits it
+/// keeps are never evicted while it lives (see
+/// [`keyed_idle_timeout`](fusebox::FuseboxBuilder::keyed_idle_timeout)); a route whose circuit
+/// would overflow [`max_keyed_circuits`](fusebox::FuseboxBuilder::max_keyed_circuits) asks
+/// again on each request until it gets its own.
 ///
 /// ```
 /// use axum::{Router, body::Body, routing::get};
@@ -71,51 +72,87 @@ const METHODS: [&str; 10] = [
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ByRoute {
-    resolved: Arc<Resolved>,
+    routes: Arc<Routes>,
 }
 
-/// The circuits one route's service has resolved.
-#[derive(Debug, Default)]
-struct Resolved {
-    /// The first template seen: the route this service serves.
-    template: OnceLock<Box<str>>,
-    /// Its circuit per method, in the order of [`METHODS`].
-    by_method: [OnceLock<Circuit>; METHODS.len()],
+/// Seeded, like the registry's map; the templates come from the application, not from users.
+type Hasher = foldhash::fast::RandomState;
+
+/// The circuits resolved so far, by template. Read without a lock on every request; replaced
+/// whole when a template is seen for the first time, which happens once per route.
+#[derive(Default)]
+struct Routes {
+    by_template: ArcSwap<HashMap<Box<str>, Arc<RouteCircuits>, Hasher>>,
+    /// Serialises the replacements of `by_template`.
+    adding: Mutex<()>,
     unmatched: OnceLock<Circuit>,
+}
+
+/// One route's circuit per method, in the order of [`METHODS`].
+#[derive(Default)]
+struct RouteCircuits([OnceLock<Circuit>; METHODS.len()]);
+
+impl Routes {
+    /// The circuits of `template`, added on its first request.
+    fn of(&self, template: &str) -> Arc<RouteCircuits> {
+        if let Some(route) = self.by_template.load().get(template) {
+            return Arc::clone(route);
+        }
+        let _adding = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.by_template.load_full();
+        if let Some(route) = current.get(template) {
+            return Arc::clone(route); // added by another request meanwhile
+        }
+        let route = Arc::<RouteCircuits>::default();
+        let mut next = HashMap::clone(&current);
+        next.insert(template.into(), Arc::clone(&route));
+        self.by_template.store(Arc::new(next));
+        route
+    }
 }
 
 impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
     fn resolve(&self, fusebox: &Fusebox, request: &http::Request<B>) -> Circuit {
-        let resolved = &*self.resolved;
         let Some(path) = request.extensions().get::<MatchedPath>() else {
-            return keep(&resolved.unmatched, fusebox, UNMATCHED_ROUTE);
+            return keep(&self.routes.unmatched, fusebox, || {
+                UNMATCHED_ROUTE.to_owned()
+            });
         };
         let template = path.as_str();
         let method = method_index(request.method());
-        let ours = &**resolved.template.get_or_init(|| template.into()) == template;
-        if ours {
-            if let Some(circuit) = resolved.by_method[method].get() {
+        if let Some(route) = self.routes.by_template.load().get(template) {
+            if let Some(circuit) = route.0[method].get() {
                 return circuit.clone();
             }
         }
-        let name = format!("{} {template}", METHODS[method]);
-        if ours {
-            keep(&resolved.by_method[method], fusebox, &name)
-        } else {
-            fusebox.keyed_circuit(&name)
-        }
+        let route = self.routes.of(template);
+        keep(&route.0[method], fusebox, || {
+            format!("{} {template}", METHODS[method])
+        })
     }
 }
 
-/// The keyed circuit `name`, kept in `slot` unless it is the overflow circuit (a route keeps
-/// asking until it gets its own).
-fn keep(slot: &OnceLock<Circuit>, fusebox: &Fusebox, name: &str) -> Circuit {
+impl fmt::Debug for ByRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let routes = self.routes.by_template.load();
+        let mut templates: Vec<&str> = routes.keys().map(|template| &**template).collect();
+        templates.sort_unstable();
+        f.debug_struct("ByRoute")
+            .field("templates", &templates)
+            .finish()
+    }
+}
+
+/// The circuit in `slot`, or else the keyed circuit `name`, kept in `slot` unless it is the
+/// overflow circuit (a route keeps asking until it gets its own).
+fn keep(slot: &OnceLock<Circuit>, fusebox: &Fusebox, name: impl FnOnce() -> String) -> Circuit {
     if let Some(circuit) = slot.get() {
         return circuit.clone();
     }
-    let circuit = fusebox.keyed_circuit(name);
+    let name = name();
+    let circuit = fusebox.keyed_circuit(&name);
     if **circuit.name() == *name {
         // Another request may have filled the slot meanwhile, with the same circuit.
         let _ = slot.set(circuit.clone());
@@ -140,22 +177,8 @@ fn method_index(method: &Method) -> usize {
 }
 
 /// The layer [`route_breaker`] returns: keyed by [`ByRoute`], classifying 5xx as failures,
-/// answering rejections with a JSON 503. Each service it makes (one per route and method
-/// under `Router::route_layer`) gets a `ByRoute` of its own.
-#[derive(Clone, Debug)]
-pub struct RouteBreakerLayer {
-    fusebox: Fusebox,
-}
-
-impl<S> Layer<S> for RouteBreakerLayer {
-    type Service = Json503<S, HttpClassifier, Keyed<ByRoute>>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        let breaker = CircuitBreakerLayer::keyed(self.fusebox.clone(), ByRoute::default())
-            .classify(HttpClassifier::server_errors());
-        Json503Layer::new(breaker).layer(inner)
-    }
-}
+/// answering rejections with a JSON 503.
+pub type RouteBreakerLayer = Json503Layer<HttpClassifier, Keyed<ByRoute>>;
 
 /// One circuit per route of an axum router, in `fusebox`: keyed by [`ByRoute`], 5xx responses
 /// are failures ([`HttpClassifier::server_errors`]) and rejected calls are answered with a
@@ -179,9 +202,10 @@ impl<S> Layer<S> for RouteBreakerLayer {
 /// # Ok::<(), fusebox::BuildError>(())
 /// ```
 pub fn route_breaker(fusebox: &Fusebox) -> RouteBreakerLayer {
-    RouteBreakerLayer {
-        fusebox: fusebox.clone(),
-    }
+    Json503Layer::new(
+        CircuitBreakerLayer::keyed(fusebox.clone(), ByRoute::default())
+            .classify(HttpClassifier::server_errors()),
+    )
 }
 
 #[cfg(test)]

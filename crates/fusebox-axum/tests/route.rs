@@ -63,7 +63,7 @@ async fn route_circuits_are_named_by_method_and_template() {
 }
 
 #[tokio::test]
-async fn one_by_route_shared_by_two_routes_still_names_each_circuit_by_its_route() {
+async fn one_by_route_shared_by_two_routes_keeps_a_circuit_per_route() {
     let fusebox = Fusebox::builder().build().unwrap();
     let app = Router::new()
         .route("/a", get(|| async { "a" }))
@@ -142,4 +142,29 @@ async fn a_routes_later_requests_resolve_its_circuit_without_allocating() {
         }
     });
     assert_eq!(later.count_total, 0);
+}
+
+#[tokio::test]
+async fn a_routes_circuit_is_kept_while_the_router_lives_even_when_idle() {
+    let clock = ManualClock::new();
+    let fusebox = Fusebox::builder()
+        .keyed_idle_timeout(Duration::from_secs(600))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // Used as a service directly, axum layers the route anew for each request.
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route_layer(route_breaker(&fusebox));
+    assert_eq!(send(&app, Method::GET, "/a").await, StatusCode::OK);
+
+    clock.advance(Duration::from_secs(3_600));
+    drop(fusebox.keyed_circuit("other")); // a new key: the registry sweeps
+    assert_eq!(successes(&fusebox)[0], ("GET /a".to_owned(), 1));
+
+    drop(app);
+    clock.advance(Duration::from_secs(3_600));
+    drop(fusebox.keyed_circuit("another"));
+    // Nothing keeps `GET /a` now; `other` was only ever held for a moment.
+    assert_eq!(successes(&fusebox), [("another".to_owned(), 0)]);
 }
