@@ -1,6 +1,7 @@
 //! The tower layer on the closed path: a trivial `service_fn`, bare and behind
 //! `CircuitBreakerLayer`, measured in the same run; and a keyed layer routing over 1,000
-//! circuits. Futures are polled once with a no-op waker: no runtime, only the layer's cost.
+//! circuits (a hit: the key's circuit exists) and a keyed miss that creates the circuit.
+//! Futures are polled once with a no-op waker: no runtime, only the layer's cost.
 
 #![allow(missing_docs)]
 
@@ -10,7 +11,7 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fusebox::key::key_fn;
 use fusebox::{CircuitBreakerLayer, Fusebox};
 use fusebox_core::{Circuit, Policy};
@@ -110,6 +111,24 @@ fn layer(c: &mut Criterion) {
             next = (next + 1) % 1_000;
             call(&mut keyed_fn, next);
         });
+    });
+
+    // A key seen for the first time: the registry creates its circuit (policy, listener
+    // hook, a new copy of the name map) before the call runs.
+    group.bench_function("keyed_layer_miss_creates_circuit", |b| {
+        b.iter_batched(
+            || {
+                let fusebox = Fusebox::builder()
+                    .build()
+                    .expect("a registry without listeners needs no runtime");
+                CircuitBreakerLayer::keyed(fusebox, KeyByNumber).layer(service_fn(echo))
+            },
+            |mut fresh| {
+                call(&mut fresh, 7);
+                fresh // dropped outside the measurement
+            },
+            BatchSize::SmallInput,
+        );
     });
     group.finish();
 }

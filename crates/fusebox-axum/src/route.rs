@@ -1,15 +1,21 @@
-//! One circuit per route: [`ByRoute`] names a request's circuit after the route template axum
+//! One circuit per route: [`ByRoute`] chooses a request's circuit by the route template axum
 //! matched (`GET /users/{id}`), and [`route_breaker`] is the ready-made layer.
 //!
 //! Circuit names come from templates the application declared, never from raw paths, so the
-//! number of circuits is bounded by the number of routes.
+//! number of circuits is bounded by the number of routes. A layer resolves each route's
+//! circuits once and keeps them: past a route's first request, a call formats no name, takes
+//! no lock and allocates nothing to find its circuit.
 
-use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use arc_swap::ArcSwap;
 use axum::extract::MatchedPath;
 use fusebox::classify::HttpClassifier;
-use fusebox::key::{Key, Keyed};
+use fusebox::key::{Keyed, ResolveCircuit};
 use fusebox::{CircuitBreakerLayer, Fusebox};
+use fusebox_core::Circuit;
 use http::Method;
 
 use crate::Json503Layer;
@@ -18,21 +24,33 @@ use crate::Json503Layer;
 /// fallback, with `Router::layer`), or the layer wraps the whole router from outside.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-/// Keys an axum request by its method and the route template it matched, for keyed routing
-/// ([`CircuitBreakerLayer::keyed`]): `/users/7` and `/users/8` both go to the circuit
-/// `GET /users/{id}`.
+/// The methods that keep their name in circuit names, then the name shared by every other.
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER",
+];
+
+/// Chooses an axum request's circuit by its method and the route template it matched, for
+/// keyed routing ([`CircuitBreakerLayer::keyed`]): `/users/7` and `/users/8` both go to the
+/// circuit `GET /users/{id}`.
 ///
 /// The template is axum's [`MatchedPath`], which exists only inside routing: apply the layer
 /// with `Router::route_layer` (or `Router::layer`, which also guards the fallback). A request
-/// without one is keyed [`UNMATCHED_ROUTE`], never by its raw path (that would create a
-/// circuit per URL a client makes up). Methods beyond the
-/// nine standard ones are keyed `OTHER`, for the same reason. A nested router's template
-/// includes the nest prefix (`GET /api/users/{id}`).
+/// without one goes to the circuit [`UNMATCHED_ROUTE`], never to one named by its raw path
+/// (that would create a circuit per URL a client makes up). Methods beyond the nine standard
+/// ones share `OTHER`, for the same reason. A nested router's template includes the nest
+/// prefix (`GET /api/users/{id}`).
+///
+/// A `ByRoute` keeps the circuits it resolved, and its clones share them, so that only a
+/// route's first request names its circuit: use one `ByRoute` per registry. The circuits it
+/// keeps are never evicted while it lives (see
+/// [`keyed_idle_timeout`](fusebox::FuseboxBuilder::keyed_idle_timeout)); a route whose circuit
+/// would overflow [`max_keyed_circuits`](fusebox::FuseboxBuilder::max_keyed_circuits) asks
+/// again on each request until it gets its own.
 ///
 /// ```
 /// use axum::{Router, body::Body, routing::get};
-/// use fusebox::Fusebox;
-/// use fusebox_axum::route_breaker;
+/// use fusebox::{CircuitBreakerLayer, Fusebox};
+/// use fusebox_axum::ByRoute;
 /// use http::Request;
 /// use tower::ServiceExt;
 ///
@@ -41,7 +59,7 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// let fusebox = Fusebox::builder().build()?;
 /// let app: Router = Router::new()
 ///     .route("/users/{id}", get(|| async { "a user" }))
-///     .route_layer(route_breaker(&fusebox));
+///     .route_layer(CircuitBreakerLayer::keyed(fusebox.clone(), ByRoute::default()).respond_503());
 ///
 /// for id in [7, 8] {
 ///     let request = Request::get(format!("/users/{id}")).body(Body::empty())?;
@@ -54,27 +72,107 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ByRoute;
+#[derive(Clone, Default)]
+pub struct ByRoute {
+    routes: Arc<Routes>,
+}
 
-impl<B> Key<http::Request<B>> for ByRoute {
-    fn key<'r>(&self, request: &'r http::Request<B>) -> Cow<'r, str> {
-        match request.extensions().get::<MatchedPath>() {
-            Some(path) => Cow::Owned(format!(
-                "{} {}",
-                method_name(request.method()),
-                path.as_str()
-            )),
-            None => Cow::Borrowed(UNMATCHED_ROUTE),
+/// Seeded, like the registry's map; the templates come from the application, not from users.
+type Hasher = foldhash::fast::RandomState;
+
+/// The circuits resolved so far, by template. Read without a lock on every request; replaced
+/// whole when a template is seen for the first time, which happens once per route.
+#[derive(Default)]
+struct Routes {
+    by_template: ArcSwap<HashMap<Box<str>, Arc<RouteCircuits>, Hasher>>,
+    /// Serialises the replacements of `by_template`.
+    adding: Mutex<()>,
+    unmatched: OnceLock<Circuit>,
+}
+
+/// One route's circuit per method, in the order of [`METHODS`].
+#[derive(Default)]
+struct RouteCircuits([OnceLock<Circuit>; METHODS.len()]);
+
+impl Routes {
+    /// The circuits of `template`, added on its first request.
+    fn of(&self, template: &str) -> Arc<RouteCircuits> {
+        if let Some(route) = self.by_template.load().get(template) {
+            return Arc::clone(route);
         }
+        let _adding = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.by_template.load_full();
+        if let Some(route) = current.get(template) {
+            return Arc::clone(route); // added by another request meanwhile
+        }
+        let route = Arc::<RouteCircuits>::default();
+        let mut next = HashMap::clone(&current);
+        next.insert(template.into(), Arc::clone(&route));
+        self.by_template.store(Arc::new(next));
+        route
     }
 }
 
-fn method_name(method: &Method) -> &str {
+impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
+    fn resolve(&self, fusebox: &Fusebox, request: &http::Request<B>) -> Circuit {
+        let Some(path) = request.extensions().get::<MatchedPath>() else {
+            return keep(&self.routes.unmatched, fusebox, || {
+                UNMATCHED_ROUTE.to_owned()
+            });
+        };
+        let template = path.as_str();
+        let method = method_index(request.method());
+        if let Some(route) = self.routes.by_template.load().get(template) {
+            if let Some(circuit) = route.0[method].get() {
+                return circuit.clone();
+            }
+        }
+        let route = self.routes.of(template);
+        keep(&route.0[method], fusebox, || {
+            format!("{} {template}", METHODS[method])
+        })
+    }
+}
+
+impl fmt::Debug for ByRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let routes = self.routes.by_template.load();
+        let mut templates: Vec<&str> = routes.keys().map(|template| &**template).collect();
+        templates.sort_unstable();
+        f.debug_struct("ByRoute")
+            .field("templates", &templates)
+            .finish()
+    }
+}
+
+/// The circuit in `slot`, or else the keyed circuit `name`, kept in `slot` unless it is the
+/// overflow circuit (a route keeps asking until it gets its own).
+fn keep(slot: &OnceLock<Circuit>, fusebox: &Fusebox, name: impl FnOnce() -> String) -> Circuit {
+    if let Some(circuit) = slot.get() {
+        return circuit.clone();
+    }
+    let name = name();
+    let circuit = fusebox.keyed_circuit(&name);
+    if **circuit.name() == *name {
+        // Another request may have filled the slot meanwhile, with the same circuit.
+        let _ = slot.set(circuit.clone());
+    }
+    circuit
+}
+
+/// The index in [`METHODS`] of `method`'s name in circuit names.
+fn method_index(method: &Method) -> usize {
     match method.as_str() {
-        standard @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS"
-        | "CONNECT" | "TRACE") => standard,
-        _ => "OTHER",
+        "GET" => 0,
+        "HEAD" => 1,
+        "POST" => 2,
+        "PUT" => 3,
+        "DELETE" => 4,
+        "PATCH" => 5,
+        "OPTIONS" => 6,
+        "CONNECT" => 7,
+        "TRACE" => 8,
+        _ => 9,
     }
 }
 
@@ -105,7 +203,7 @@ pub type RouteBreakerLayer = Json503Layer<HttpClassifier, Keyed<ByRoute>>;
 /// ```
 pub fn route_breaker(fusebox: &Fusebox) -> RouteBreakerLayer {
     Json503Layer::new(
-        CircuitBreakerLayer::keyed(fusebox.clone(), ByRoute)
+        CircuitBreakerLayer::keyed(fusebox.clone(), ByRoute::default())
             .classify(HttpClassifier::server_errors()),
     )
 }
@@ -115,9 +213,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_request_outside_routing_is_keyed_unmatched_not_by_its_path() {
+    fn a_request_outside_routing_goes_to_unmatched_not_to_its_path() {
+        let fusebox = Fusebox::builder().build().unwrap();
         let request = http::Request::get("/users/42").body(()).unwrap();
-        assert_eq!(ByRoute.key(&request), UNMATCHED_ROUTE);
+        let circuit = ByRoute::default().resolve(&fusebox, &request);
+        assert_eq!(&**circuit.name(), UNMATCHED_ROUTE);
     }
 
     #[test]
@@ -126,11 +226,11 @@ mod tests {
             "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
         ] {
             let method = Method::from_bytes(name.as_bytes()).unwrap();
-            assert_eq!(method_name(&method), name);
+            assert_eq!(METHODS[method_index(&method)], name);
         }
         for name in ["PURGE", "get", "X-ANYTHING"] {
             let method = Method::from_bytes(name.as_bytes()).unwrap();
-            assert_eq!(method_name(&method), "OTHER", "{name}");
+            assert_eq!(METHODS[method_index(&method)], "OTHER", "{name}");
         }
     }
 }

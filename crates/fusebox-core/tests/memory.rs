@@ -1,40 +1,23 @@
 //! What a circuit costs in memory and in allocations, counted by a global allocator.
 
-use std::alloc::System;
 use std::time::Duration;
 
 use fusebox_core::trip::failure_streak;
 use fusebox_core::{Circuit, ManualClock, Outcome, Policy, Retry, State, Window};
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-/// Bytes still allocated of what `make` allocated.
+/// Bytes still allocated, when it returns, of what `make` allocated on this thread.
 fn retained<T>(make: impl FnOnce() -> T) -> (T, usize) {
-    let region = Region::new(GLOBAL);
-    let made = make();
-    let change = region.change();
-    let bytes = change.bytes_allocated + change.bytes_reallocated.max(0).unsigned_abs()
-        - change.bytes_deallocated;
-    (made, bytes)
+    let mut made = None;
+    let info = allocation_counter::measure(|| made = Some(make()));
+    let bytes = usize::try_from(info.bytes_current).unwrap_or(0);
+    (made.expect("measure runs the closure"), bytes)
 }
 
-/// Allocations made while `run` runs, the least of three runs: the counter is process-wide,
-/// and the test harness's own threads allocate now and then.
-fn allocations(mut run: impl FnMut()) -> usize {
-    (0..3)
-        .map(|_| {
-            let region = Region::new(GLOBAL);
-            run();
-            let change = region.change();
-            change.allocations + change.reallocations
-        })
-        .min()
-        .unwrap_or(usize::MAX)
+/// Allocations made on this thread while `run` runs.
+fn allocations(run: impl FnOnce()) -> u64 {
+    allocation_counter::measure(run).count_total
 }
 
-/// Everything runs in one test: the counters are process-wide.
 #[test]
 fn circuits_are_small_and_calls_allocate_nothing() {
     // Warm up what is created once per process or thread (stripe count, hints).

@@ -2,8 +2,12 @@
 //!
 //! Keyed routing puts one layer in front of many circuits, chosen per request: by the host an
 //! outbound request goes to (`ByHost`, feature `http`), or by any closure ([`key_fn`]).
-//! Circuits are created in the [`Fusebox`] registry on first use, bounded by
-//! [`max_keyed_circuits`](crate::FuseboxBuilder::max_keyed_circuits).
+//! Circuits are created
+//! in the [`Fusebox`] registry on first use, bounded by
+//! [`max_keyed_circuits`](crate::FuseboxBuilder::max_keyed_circuits), and evicted once idle
+//! ([`keyed_idle_timeout`](crate::FuseboxBuilder::keyed_idle_timeout)). Once a key's circuit
+//! exists, a call through [`Keyed`] takes no lock and, for a [`Key`] that borrows its key
+//! from the request, allocates nothing.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -35,7 +39,50 @@ pub trait Key<Req> {
     fn key<'r>(&self, request: &'r Req) -> Cow<'r, str>;
 }
 
-/// One circuit per key, from a [`Fusebox`] registry.
+/// Finds the circuit of a request in a registry: what [`Keyed`] asks on every call.
+///
+/// Every [`Key`] is one: it names the circuit, and the registry looks the name up
+/// ([`Fusebox::keyed_circuit`]). Implement it directly when naming the circuit would cost
+/// something per call that a cache of resolved circuits avoids, as `fusebox-axum`'s `ByRoute`
+/// does; create circuits with [`Fusebox::keyed_circuit`] so they count against the bound.
+///
+/// ```
+/// use fusebox::Fusebox;
+/// use fusebox::key::ResolveCircuit;
+/// use fusebox_core::Circuit;
+///
+/// /// Requests for one of a few regions, resolved by index without naming them.
+/// struct ByRegion(Vec<Circuit>);
+///
+/// impl ResolveCircuit<usize> for ByRegion {
+///     fn resolve(&self, fusebox: &Fusebox, region: &usize) -> Circuit {
+///         match self.0.get(*region) {
+///             Some(circuit) => circuit.clone(),
+///             None => fusebox.keyed_circuit("unknown-region"),
+///         }
+///     }
+/// }
+///
+/// let fusebox = Fusebox::builder().build()?;
+/// let regions = ByRegion(vec![fusebox.circuit("eu"), fusebox.circuit("us")]);
+/// assert_eq!(&**regions.resolve(&fusebox, &1).name(), "us");
+/// assert_eq!(&**regions.resolve(&fusebox, &7).name(), "unknown-region");
+/// # Ok::<(), fusebox::BuildError>(())
+/// ```
+pub trait ResolveCircuit<Req> {
+    /// The circuit in `fusebox` that guards `request`.
+    fn resolve(&self, fusebox: &Fusebox, request: &Req) -> Circuit;
+}
+
+impl<Req, K: Key<Req>> ResolveCircuit<Req> for K {
+    fn resolve(&self, fusebox: &Fusebox, request: &Req) -> Circuit {
+        // The handle lives for this one call only.
+        fusebox.keyed_circuit_for_call(&self.key(request))
+    }
+}
+
+/// One circuit per key, from a [`Fusebox`] registry: `K` is a [`Key`] or any other
+/// [`ResolveCircuit`].
 #[derive(Clone)]
 pub struct Keyed<K> {
     fusebox: Fusebox,
@@ -43,7 +90,7 @@ pub struct Keyed<K> {
 }
 
 impl<K> Keyed<K> {
-    /// Circuits of `fusebox`, named by `key`.
+    /// Circuits of `fusebox`, chosen by `key`.
     pub fn new(fusebox: Fusebox, key: K) -> Keyed<K> {
         Keyed { fusebox, key }
     }
@@ -54,10 +101,9 @@ impl<K> Keyed<K> {
     }
 }
 
-impl<Req, K: Key<Req>> SelectCircuit<Req> for Keyed<K> {
+impl<Req, K: ResolveCircuit<Req>> SelectCircuit<Req> for Keyed<K> {
     fn acquire(&self, request: &Req) -> Result<OwnedAdmission, Rejected> {
-        let key = self.key.key(request);
-        self.fusebox.keyed_circuit(&key).try_acquire_owned()
+        self.key.resolve(&self.fusebox, request).try_acquire_owned()
     }
 }
 

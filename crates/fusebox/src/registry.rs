@@ -1,16 +1,23 @@
 //! [`Fusebox`]: the registry of named circuits, with their policies and listener stack.
 //!
 //! Two layers asking for `"payments"` share one circuit. Circuits created for keyed routing
-//! (one circuit per host, route, ...) are bounded: past the bound, new keys share one overflow
-//! circuit, so thousands of hostile keys cannot grow memory without limit.
+//! (one circuit per host, route, ...) are bounded, so thousands of hostile keys cannot grow
+//! memory without limit, and evicted once idle, so keys that come and go never pin the bound:
+//! only keys beyond the bound at one moment share the overflow circuit.
+//!
+//! Finding an existing circuit takes no lock and allocates nothing: the map of circuits is
+//! replaced whole when a circuit is created or evicted, which happens once per name and not
+//! once per call. There is no background task: sweeps for idle circuits run on the path that
+//! creates keyed circuits.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use fusebox_core::{Circuit, Clock, Policy, Snapshot, State};
+use arc_swap::ArcSwap;
+use fusebox_core::{CallCounts, Circuit, Clock, Policy, Snapshot, State, SystemClock};
 use tower_service::Service;
 
 use crate::BoxError;
@@ -18,9 +25,13 @@ use crate::listener::{
     BuildError, FlushTimeout, ListenerStack, ListenerStackBuilder, ListenerStats,
 };
 
-/// The name of the circuit that keyed routing falls back to once it has created
-/// [`FuseboxBuilder::max_keyed_circuits`] circuits.
+/// The name of the circuit that keyed routing falls back to while
+/// [`FuseboxBuilder::max_keyed_circuits`] keyed circuits exist.
 pub const OVERFLOW_CIRCUIT: &str = "fusebox_overflow";
+
+/// How often, per idle timeout, a keyed miss may sweep: an idle circuit goes at most a quarter
+/// of the timeout late, and sweeping (a look at every keyed circuit) stays rare.
+const SWEEPS_PER_IDLE_TIMEOUT: u32 = 4;
 
 /// The registry of named circuits. Cheap to clone: clones share the registry.
 ///
@@ -50,20 +61,87 @@ pub struct Fusebox {
     inner: Arc<Inner>,
 }
 
+/// Seeded per registry: keys can come from user input (hosts, tenants), and a hash known in
+/// advance would let a client send keys that all collide.
+type Hasher = foldhash::fast::RandomState;
+
+/// Every circuit by name. Each value is the registry's one handle of its circuit, shared by
+/// every version of the map, so that [`Circuit::is_shared`] counts only the handles and
+/// admissions outside the registry.
+type Circuits = HashMap<Arc<str>, Arc<Circuit>, Hasher>;
+
 struct Inner {
     default_policy: Policy,
     policies: HashMap<String, Policy>,
-    circuits: RwLock<Circuits>,
+    /// Read on every call without a lock; replaced whole (copy on write) under `keyed` when a
+    /// circuit is created or evicted, which happens once per name, not once per call.
+    circuits: ArcSwap<Circuits>,
+    /// Serialises every change of `circuits`.
+    keyed: Mutex<KeyedCircuits>,
+    /// What `keyed` holds, readable without its lock: while the bound is reached and no sweep
+    /// is due, new keys go to the overflow circuit without taking the lock.
+    keyed_count: AtomicUsize,
+    /// Clock time (nanoseconds) from which a keyed miss may sweep again.
+    next_sweep: AtomicU64,
     listeners: ListenerStack,
-    clock: Option<Arc<dyn Clock>>,
+    clock: Arc<dyn Clock>,
     max_keyed: usize,
+    idle_timeout: Duration,
     overflow_warned: AtomicBool,
 }
 
+/// The keyed circuits and what eviction knows of each.
 #[derive(Default)]
-struct Circuits {
-    by_name: HashMap<Arc<str>, Circuit>,
-    keyed: usize,
+struct KeyedCircuits {
+    seen: HashMap<Arc<str>, Seen, Hasher>,
+}
+
+/// What sweeps know of a keyed circuit: its cumulative call count, and since when that count
+/// has not changed. Comparing counts between sweeps costs the call path nothing, where stamping
+/// each call would be a shared write per call.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    calls: u64,
+    since: Duration,
+    /// No sweep has looked at the circuit since it was created.
+    fresh: bool,
+}
+
+impl Seen {
+    fn new(calls: u64, now: Duration) -> Seen {
+        Seen {
+            calls,
+            since: now,
+            fresh: false,
+        }
+    }
+
+    fn created(now: Duration) -> Seen {
+        Seen {
+            fresh: true,
+            ..Seen::new(0, now)
+        }
+    }
+
+    /// Notes the count a sweep sees at `now`.
+    fn observe(&mut self, calls: u64, now: Duration) {
+        // A keyed circuit is created for a call that follows at once, so a first call counts
+        // as made at creation: keys used once and never again are evicted on time.
+        let unchanged = calls == self.calls || (self.fresh && calls == 1);
+        if !unchanged {
+            self.since = now;
+        }
+        self.calls = calls;
+        self.fresh = false;
+    }
+}
+
+fn total(calls: CallCounts) -> u64 {
+    calls.by_outcome().iter().map(|(_, count)| count).sum()
+}
+
+fn nanos(time: Duration) -> u64 {
+    u64::try_from(time.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Builds a [`Fusebox`]; see [`Fusebox::builder`].
@@ -74,6 +152,7 @@ pub struct FuseboxBuilder {
     listeners: ListenerStackBuilder,
     clock: Option<Arc<dyn Clock>>,
     max_keyed: usize,
+    idle_timeout: Duration,
 }
 
 impl FuseboxBuilder {
@@ -124,10 +203,41 @@ impl FuseboxBuilder {
         self
     }
 
-    /// How many circuits keyed routing may create (default 1,000). Past it, new keys share
-    /// the [`OVERFLOW_CIRCUIT`] and a warning is logged once.
+    /// How many keyed circuits may exist at once (default 1,000). While that many exist, new
+    /// keys share the [`OVERFLOW_CIRCUIT`] and a warning is logged once.
     pub fn max_keyed_circuits(mut self, max: usize) -> Self {
         self.max_keyed = max;
+        self
+    }
+
+    /// How long a keyed circuit may go without a call before it is evicted (default 10
+    /// minutes), so that keys that come and go (webhook receivers, tenants, hosts from user
+    /// input) never pin [`max_keyed_circuits`](FuseboxBuilder::max_keyed_circuits).
+    ///
+    /// Only a circuit that is `closed`, that nobody holds and that has no call in flight is
+    /// evicted; see [`Fusebox::keyed_circuit`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox::Fusebox;
+    /// use fusebox_core::ManualClock;
+    ///
+    /// let clock = ManualClock::new();
+    /// let fusebox = Fusebox::builder()
+    ///     .keyed_idle_timeout(Duration::from_secs(60))
+    ///     .clock(clock.clone())
+    ///     .build()?;
+    /// let first = fusebox.keyed_circuit("tenant-a");
+    /// drop(first);
+    /// assert!(fusebox.get("tenant-a").is_some());
+    ///
+    /// clock.advance(Duration::from_secs(60));
+    /// fusebox.keyed_circuit("tenant-b"); // a new key: the registry sweeps
+    /// assert!(fusebox.get("tenant-a").is_none());
+    /// # Ok::<(), fusebox::BuildError>(())
+    /// ```
+    pub fn keyed_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -141,10 +251,14 @@ impl FuseboxBuilder {
             inner: Arc::new(Inner {
                 default_policy: self.default_policy,
                 policies: self.policies,
-                circuits: RwLock::default(),
+                circuits: ArcSwap::from_pointee(Circuits::default()),
+                keyed: Mutex::default(),
+                keyed_count: AtomicUsize::new(0),
+                next_sweep: AtomicU64::new(0),
                 listeners: self.listeners.build()?,
-                clock: self.clock,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
                 max_keyed: self.max_keyed,
+                idle_timeout: self.idle_timeout,
                 overflow_warned: AtomicBool::new(false),
             }),
         })
@@ -158,6 +272,7 @@ impl fmt::Debug for FuseboxBuilder {
             .field("policies", &self.policies)
             .field("listeners", &self.listeners)
             .field("max_keyed_circuits", &self.max_keyed)
+            .field("keyed_idle_timeout", &self.idle_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -188,7 +303,8 @@ impl fmt::Display for UnknownCircuit {
 impl std::error::Error for UnknownCircuit {}
 
 impl Fusebox {
-    /// A builder with the default policy, no listeners and a bound of 1,000 keyed circuits.
+    /// A builder with the default policy, no listeners, and at most 1,000 keyed circuits,
+    /// each evicted after 10 idle minutes.
     pub fn builder() -> FuseboxBuilder {
         FuseboxBuilder {
             default_policy: Policy::default(),
@@ -196,61 +312,190 @@ impl Fusebox {
             listeners: ListenerStack::builder(),
             clock: None,
             max_keyed: 1_000,
+            idle_timeout: Duration::from_secs(600),
         }
     }
 
     /// The circuit named `name`, created with its policy (or the default) on first use.
+    ///
+    /// Circuits created this way are never evicted. A circuit keyed routing created stays a
+    /// keyed circuit when asked for by name: the handle keeps it, as
+    /// [`Fusebox::keyed_circuit`] says.
     pub fn circuit(&self, name: &str) -> Circuit {
-        if let Some(circuit) = self.get(name) {
+        if let Some(circuit) = self.held(name) {
             return circuit;
         }
-        let mut circuits = self.write();
-        self.get_or_insert(&mut circuits, name)
+        let keyed = self.lock();
+        match self.listed(name) {
+            Some(circuit) => circuit,
+            None => self.insert(&keyed, name),
+        }
     }
 
     /// The circuit for a routing key: like [`Fusebox::circuit`], but counted against
-    /// [`FuseboxBuilder::max_keyed_circuits`]; past the bound, the [`OVERFLOW_CIRCUIT`].
+    /// [`FuseboxBuilder::max_keyed_circuits`]; while that many keyed circuits exist, the
+    /// [`OVERFLOW_CIRCUIT`].
+    ///
+    /// A keyed circuit is evicted once it is `closed` and has had no call for
+    /// [`keyed_idle_timeout`](FuseboxBuilder::keyed_idle_timeout), but never while anyone
+    /// holds a handle to it or a call through it is in flight: the handle this returns keeps
+    /// the circuit registered for as long as you keep it. Once every handle is dropped and the
+    /// key stays idle, the circuit goes, with its window and counts; the next call for the key
+    /// gets a fresh `closed` circuit with the registry's policy for that name. Sweeps run
+    /// lazily, when a key without a circuit comes in, at most four times per idle timeout.
+    ///
+    /// ```
+    /// use fusebox::{Fusebox, OVERFLOW_CIRCUIT};
+    ///
+    /// let fusebox = Fusebox::builder().max_keyed_circuits(1).build()?;
+    /// let host = fusebox.keyed_circuit("api.example.com");
+    /// assert_eq!(&**host.name(), "api.example.com");
+    /// assert!(host.ptr_eq(&fusebox.keyed_circuit("api.example.com")));
+    /// // The bound is reached and nothing is idle yet: another key shares the overflow circuit.
+    /// assert_eq!(&**fusebox.keyed_circuit("cdn.example.com").name(), OVERFLOW_CIRCUIT);
+    /// # Ok::<(), fusebox::BuildError>(())
+    /// ```
     pub fn keyed_circuit(&self, key: &str) -> Circuit {
-        if let Some(circuit) = self.get(key) {
-            return circuit;
+        match self.held(key) {
+            Some(circuit) => circuit,
+            None => self.keyed_miss(key),
         }
-        let mut circuits = self.write();
-        if let Some(circuit) = circuits.by_name.get(key) {
-            return circuit.clone(); // created by another caller since the read
+    }
+
+    /// [`Fusebox::keyed_circuit`] for a handle used for one call and dropped: one lookup,
+    /// without the second one that makes a kept handle safe from a concurrent eviction. In
+    /// the rare race it loses, the call is recorded on a circuit just evicted.
+    pub(crate) fn keyed_circuit_for_call(&self, key: &str) -> Circuit {
+        match self.listed(key) {
+            Some(circuit) => circuit,
+            None => self.keyed_miss(key),
         }
-        if circuits.keyed < self.inner.max_keyed {
-            circuits.keyed += 1;
-            return self.insert(&mut circuits, key);
-        }
-        let overflow = self.get_or_insert(&mut circuits, OVERFLOW_CIRCUIT);
-        drop(circuits);
-        if !self.inner.overflow_warned.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                target: "fusebox",
-                max_keyed_circuits = self.inner.max_keyed,
-                overflow_circuit = OVERFLOW_CIRCUIT,
-                "keyed routing reached its bound of {} circuits; new keys now share the circuit '{}' (raise `max_keyed_circuits` if these keys are legitimate)",
-                self.inner.max_keyed,
-                OVERFLOW_CIRCUIT,
-            );
-        }
-        overflow
     }
 
     /// The circuit named `name`, if it exists.
     pub fn get(&self, name: &str) -> Option<Circuit> {
-        self.read().by_name.get(name).cloned()
+        self.held(name).or_else(|| {
+            let _keyed = self.lock();
+            self.listed(name)
+        })
     }
 
-    fn get_or_insert(&self, circuits: &mut Circuits, name: &str) -> Circuit {
-        match circuits.by_name.get(name) {
-            Some(circuit) => circuit.clone(),
-            None => self.insert(circuits, name),
+    /// A new handle of `name`'s circuit from the current map: no lock, no allocation.
+    fn listed(&self, name: &str) -> Option<Circuit> {
+        self.inner
+            .circuits
+            .load()
+            .get(name)
+            .map(|circuit| Circuit::clone(circuit))
+    }
+
+    /// [`Fusebox::listed`] for a caller that may keep the handle: `None` if a sweep evicted
+    /// the circuit meanwhile, and then the caller asks again under the lock.
+    fn held(&self, name: &str) -> Option<Circuit> {
+        let circuit = self.listed(name)?;
+        // Pairs with the fence in `sweep`: either the sweep sees this handle and keeps the
+        // circuit, or the second lookup sees the map without it.
+        fence(Ordering::SeqCst);
+        let kept = self
+            .inner
+            .circuits
+            .load()
+            .get(name)
+            .is_some_and(|listed| listed.ptr_eq(&circuit));
+        kept.then_some(circuit)
+    }
+
+    /// A key without a circuit: its new circuit, or the overflow circuit at the bound.
+    fn keyed_miss(&self, key: &str) -> Circuit {
+        let inner = &*self.inner;
+        if inner.keyed_count.load(Ordering::Acquire) >= inner.max_keyed
+            && nanos(inner.clock.now()) < inner.next_sweep.load(Ordering::Acquire)
+        {
+            return self.overflow();
         }
+        let mut keyed = self.lock();
+        if let Some(circuit) = self.listed(key) {
+            return circuit; // created by another caller meanwhile
+        }
+        let now = inner.clock.now();
+        if nanos(now) >= inner.next_sweep.load(Ordering::Acquire) {
+            self.sweep(&mut keyed, now);
+        }
+        if keyed.seen.len() >= inner.max_keyed {
+            drop(keyed);
+            return self.overflow();
+        }
+        let circuit = self.insert(&keyed, key);
+        keyed
+            .seen
+            .insert(circuit.name().clone(), Seen::created(now));
+        inner.keyed_count.store(keyed.seen.len(), Ordering::Release);
+        circuit
     }
 
-    /// Creates the circuit `name`, which `circuits` does not have yet.
-    fn insert(&self, circuits: &mut Circuits, name: &str) -> Circuit {
+    fn overflow(&self) -> Circuit {
+        let warned = &self.inner.overflow_warned;
+        if !warned.load(Ordering::Relaxed) && !warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "fusebox",
+                max_keyed_circuits = self.inner.max_keyed,
+                overflow_circuit = OVERFLOW_CIRCUIT,
+                "keyed routing reached its bound of {} circuits; new keys now share the circuit '{}' until idle keyed circuits are evicted (raise `max_keyed_circuits` if these keys are legitimate)",
+                self.inner.max_keyed,
+                OVERFLOW_CIRCUIT,
+            );
+        }
+        self.circuit(OVERFLOW_CIRCUIT)
+    }
+
+    /// Evicts the keyed circuits that are closed, unused and idle for the idle timeout, and
+    /// notes the call counts of the others.
+    fn sweep(&self, keyed: &mut KeyedCircuits, now: Duration) {
+        let inner = &*self.inner;
+        let interval = inner.idle_timeout / SWEEPS_PER_IDLE_TIMEOUT;
+        inner
+            .next_sweep
+            .store(nanos(now.saturating_add(interval)), Ordering::Release);
+        let circuits = inner.circuits.load_full();
+        let mut evicted: Vec<(Arc<str>, Arc<Circuit>)> = Vec::new();
+        keyed.seen.retain(|name, seen| {
+            let Some(circuit) = circuits.get(name) else {
+                return false;
+            };
+            seen.observe(total(circuit.snapshot().calls), now);
+            let idle = now.saturating_sub(seen.since) >= inner.idle_timeout
+                && circuit.state() == State::Closed
+                && !circuit.is_shared();
+            if idle {
+                evicted.push((name.clone(), Arc::clone(circuit)));
+            }
+            !idle
+        });
+        if !evicted.is_empty() {
+            self.replace(|next| {
+                for (name, _) in &evicted {
+                    next.remove(name);
+                }
+            });
+            // Pairs with the fence in `held`: a handle taken from the old map before this
+            // point shows below; one taken after it finds the circuit gone.
+            fence(Ordering::SeqCst);
+            evicted.retain(|(_, circuit)| circuit.is_shared());
+            if !evicted.is_empty() {
+                // Taken by a lookup between the check and the eviction: in use after all.
+                for (name, circuit) in &evicted {
+                    let calls = total(circuit.snapshot().calls);
+                    keyed.seen.insert(name.clone(), Seen::new(calls, now));
+                }
+                self.replace(|next| next.extend(evicted));
+            }
+        }
+        inner.keyed_count.store(keyed.seen.len(), Ordering::Release);
+    }
+
+    /// Creates the circuit `name`, which the map does not have yet; `_keyed` is the lock that
+    /// serialises changes of the map.
+    fn insert(&self, _keyed: &KeyedCircuits, name: &str) -> Circuit {
         let inner = &self.inner;
         let policy = inner
             .policies
@@ -258,37 +503,36 @@ impl Fusebox {
             .unwrap_or(&inner.default_policy)
             .clone();
         let listeners = inner.listeners.clone();
-        let mut builder = Circuit::builder(name)
+        let circuit = Circuit::builder(name)
             .policy(policy)
-            .on_signal(move |signal| listeners.send(signal));
-        if let Some(clock) = &inner.clock {
-            builder = builder.shared_clock(clock.clone());
-        }
-        let circuit = builder.build();
-        circuits
-            .by_name
-            .insert(circuit.name().clone(), circuit.clone());
+            .on_signal(move |signal| listeners.send(signal))
+            .shared_clock(inner.clock.clone())
+            .build();
+        let handle = Arc::new(circuit.clone());
+        self.replace(|next| {
+            next.insert(circuit.name().clone(), handle);
+        });
         circuit
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Circuits> {
-        self.inner
-            .circuits
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// Installs a changed copy of the map; callers hold the lock.
+    fn replace(&self, change: impl FnOnce(&mut Circuits)) {
+        let mut next = Circuits::clone(&self.inner.circuits.load());
+        change(&mut next);
+        self.inner.circuits.store(Arc::new(next));
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Circuits> {
+    fn lock(&self) -> MutexGuard<'_, KeyedCircuits> {
         self.inner
-            .circuits
-            .write()
+            .keyed
+            .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every circuit as it is now, sorted by name.
     pub fn snapshot(&self) -> Vec<Snapshot> {
-        let circuits: Vec<Circuit> = self.read().by_name.values().cloned().collect();
-        let mut snapshots: Vec<Snapshot> = circuits.iter().map(Circuit::snapshot).collect();
+        let circuits = self.inner.circuits.load_full();
+        let mut snapshots: Vec<Snapshot> = circuits.values().map(|c| c.snapshot()).collect();
         snapshots.sort_by(|a, b| a.name.cmp(&b.name));
         snapshots
     }
@@ -362,11 +606,11 @@ impl Fusebox {
 
 impl fmt::Debug for Fusebox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let circuits = self.read();
         f.debug_struct("Fusebox")
-            .field("circuits", &circuits.by_name.len())
-            .field("keyed", &circuits.keyed)
+            .field("circuits", &self.inner.circuits.load().len())
+            .field("keyed", &self.inner.keyed_count.load(Ordering::Acquire))
             .field("max_keyed_circuits", &self.inner.max_keyed)
+            .field("keyed_idle_timeout", &self.inner.idle_timeout)
             .field("listeners", &self.inner.listeners)
             .finish_non_exhaustive()
     }
