@@ -79,7 +79,9 @@ impl ManualClock {
     pub fn new() -> ManualClock {
         ManualClock {
             nanos: Arc::new(AtomicU64::new(0)),
-            wall_origin: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            wall_origin: SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_secs(1_700_000_000))
+                .unwrap_or(SystemTime::UNIX_EPOCH),
         }
     }
 

@@ -44,12 +44,12 @@ const MAX_FRACTION_DIGITS: usize = 13;
 /// );
 /// ```
 pub fn parse(text: &str) -> Result<Duration, ParseDurationError> {
-    let start = text.len() - text.trim_start().len();
+    let start = text.len().saturating_sub(text.trim_start().len());
     let text = text.trim();
     // `offset` is where in `text` the problem is.
     let error = |offset: usize, reason| ParseDurationError {
         text: text.to_owned(),
-        position: start + offset,
+        position: start.saturating_add(offset),
         reason,
     };
     if text.is_empty() {
@@ -85,15 +85,17 @@ pub fn parse(text: &str) -> Result<Duration, ParseDurationError> {
         return Err(error(0, Reason::TooPrecise));
     }
     // Neither overflows: the fraction has at most 13 digits, and 10^13 · 3.6e12 < 2^128.
-    let scale = fraction.bytes().fold(1_u128, |scale, _| scale * 10);
-    let fraction_nanos = digits_value(fraction).map_or(0, |value| value * unit_nanos);
-    if fraction_nanos % scale != 0 {
+    let scale = fraction
+        .bytes()
+        .fold(1_u128, |scale, _| scale.saturating_mul(10));
+    let fraction_nanos = digits_value(fraction).map_or(0, |value| value.saturating_mul(unit_nanos));
+    if fraction_nanos.checked_rem(scale) != Some(0) {
         return Err(error(0, Reason::TooPrecise));
     }
     let overflow = || error(0, Reason::Overflow);
     let nanos = digits_value(whole)
         .and_then(|value| value.checked_mul(unit_nanos))
-        .and_then(|nanos| nanos.checked_add(fraction_nanos / scale))
+        .and_then(|nanos| nanos.checked_add(fraction_nanos.checked_div(scale)?))
         .ok_or_else(overflow)?;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).map_err(|_| overflow())?;
     let subsec_nanos = u32::try_from(nanos % NANOS_PER_SEC).map_err(|_| overflow())?;
@@ -107,7 +109,9 @@ fn is_digits(text: &str) -> bool {
 /// The value of a run of ASCII digits, or `None` if it does not fit in a `u128`.
 fn digits_value(digits: &str) -> Option<u128> {
     digits.bytes().try_fold(0_u128, |value, digit| {
-        value.checked_mul(10)?.checked_add(u128::from(digit - b'0'))
+        value
+            .checked_mul(10)?
+            .checked_add(u128::from(digit.checked_sub(b'0')?))
     })
 }
 
@@ -152,9 +156,9 @@ impl fmt::Display for DisplayDuration {
             .iter()
             .copied()
             .filter(|(unit, _)| !matches!(*unit, "h" | "m"))
-            .find(|(_, unit_nanos)| nanos % unit_nanos == 0)
+            .find(|(_, unit_nanos)| nanos.checked_rem(*unit_nanos) == Some(0))
             .unwrap_or(("ns", 1));
-        write!(f, "{}{unit}", nanos / unit_nanos)
+        write!(f, "{}{unit}", nanos.checked_div(unit_nanos).unwrap_or(0))
     }
 }
 

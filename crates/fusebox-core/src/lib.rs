@@ -48,7 +48,8 @@
 //! ```
 #![cfg_attr(
     not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic),
+    deny(clippy::arithmetic_side_effects)
 )]
 
 mod circuit;
@@ -64,6 +65,8 @@ mod state;
 mod sync;
 mod text;
 pub mod trip;
+// Calendar arithmetic on bounded values, about to be replaced by `humantime`.
+#[allow(clippy::arithmetic_side_effects)]
 pub mod wall;
 mod window;
 

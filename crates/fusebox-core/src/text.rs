@@ -115,21 +115,23 @@ impl<'a> Cursor<'a> {
     pub(crate) fn eat(&mut self, expected: char) -> bool {
         let found = self.peek() == Some(expected);
         if found {
-            self.position += expected.len_utf8();
+            self.position = self.position.saturating_add(expected.len_utf8());
         }
         found
     }
 
     pub(crate) fn skip_whitespace(&mut self) {
         let rest = self.rest();
-        self.position += rest.len() - rest.trim_start().len();
+        self.position = self
+            .position
+            .saturating_add(rest.len().saturating_sub(rest.trim_start().len()));
     }
 
     /// Moves past the longest run of characters that `keep` accepts and returns it.
     pub(crate) fn take_while(&mut self, keep: fn(char) -> bool) -> &'a str {
         let rest = self.rest();
         let end = rest.find(|c| !keep(c)).unwrap_or(rest.len());
-        self.position += end;
+        self.position = self.position.saturating_add(end);
         rest.get(..end).unwrap_or_default()
     }
 
@@ -362,7 +364,7 @@ impl<'a> Chain<'a> {
 
     pub(crate) fn duration(&self, arg: Arg<'_>) -> Result<Duration, ParsePolicyError> {
         duration::parse(arg.text)
-            .map_err(|err| self.error(arg.at + err.position(), err.to_string()))
+            .map_err(|err| self.error(arg.at.saturating_add(err.position()), err.to_string()))
     }
 
     /// The error for a parsed value that is out of range, pointing at the argument holding it.

@@ -430,6 +430,38 @@ fn a_hung_probe_returns_the_circuit_to_open_after_max_wait() {
 }
 
 #[test]
+fn max_wait_counts_from_the_probes_admission_not_from_entering_half_open() {
+    // Sparse traffic: the circuit enters half_open and sees no call for an hour, then a
+    // probe is admitted. It must get its whole max_wait (SPEC §6).
+    let h = harness(policy(|p| {
+        p.trip(failure_streak(1))
+            .retry(Retry::cooldown(S))
+            .permit(Permit::all())
+            .max_concurrent_probes(2)
+            .close_after(2)
+            .max_wait(S * 30)
+    }));
+    h.trip();
+    h.clock.advance(S);
+    let first = h.acquire(); // open → half_open
+    first.finish(Success);
+    assert_eq!(h.state(), State::HalfOpen);
+    h.clock.advance(S * 3600);
+    let probe = h.acquire();
+    h.clock.advance(MS);
+    // A millisecond old: not timed out, though half_open was entered an hour ago.
+    let other = h.acquire();
+    assert_eq!(h.state(), State::HalfOpen);
+    drop(other); // cancelled: not an outcome, the clock still runs from `probe`'s admission
+    h.clock.advance(S * 30 - MS * 2);
+    assert_eq!(h.rejection_or_probe(), State::HalfOpen);
+    h.clock.advance(MS);
+    assert_eq!(h.rejection().state(), State::Open);
+    assert_eq!(h.last_signal().cause, Cause::ProbeTimeout);
+    drop(probe);
+}
+
+#[test]
 fn max_wait_does_not_fire_without_probes_in_flight() {
     let h = harness_in(
         policy(|p| p.permit(Permit::all()).max_wait(S)),

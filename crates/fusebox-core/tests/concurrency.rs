@@ -139,3 +139,137 @@ fn every_transition_yields_exactly_one_signal_in_order() {
     // Every period change was a real transition here, so generations count signals exactly.
     assert_eq!(snapshot.generation, transitions.len() as u64);
 }
+
+/// What the callers of the storm saw, by outcome.
+#[derive(Default)]
+struct Seen {
+    success: u64,
+    failure: u64,
+    ignored: u64,
+    rejected: u64,
+}
+
+/// A small random source per thread (xorshift), so the storm needs no dependency.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self, sides: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % sides
+    }
+}
+
+/// SPEC §2: every admitted or rejected call is counted exactly once, also when it races a
+/// transition or a manual command, in every state.
+fn storm(window: Window, calls_per_thread: u64) {
+    let policy = Policy::builder()
+        .window(window)
+        .trip(min_requests(20) & fusebox_core::trip::failure_rate(0.5))
+        .retry(Retry::always())
+        .permit(Permit::random(0.5))
+        .max_concurrent_probes(4)
+        .close_after(2)
+        .build()
+        .unwrap();
+    let circuit = Circuit::builder("storm").policy(policy).build();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let totals = Mutex::new(Seen::default());
+    let commands = AtomicU32::new(0);
+    thread::scope(|scope| {
+        // An operator clicking through every command while the calls run.
+        scope.spawn(|| {
+            let mut dice = Dice(0x5eed);
+            while !done.load(Ordering::Relaxed) {
+                match dice.roll(5) {
+                    0 => circuit.force_open(),
+                    1 => circuit.disable(),
+                    2 => circuit.metrics_only(),
+                    3 => circuit.transition_to(State::Open),
+                    _ => circuit.reset(),
+                };
+                commands.fetch_add(1, Ordering::Relaxed);
+                thread::yield_now();
+            }
+        });
+        let callers: Vec<_> = (0..2u64)
+            .map(|t| {
+                let (circuit, totals) = (&circuit, &totals);
+                scope.spawn(move || {
+                    let mut seen = Seen::default();
+                    let mut dice = Dice(0x9e37_79b9 + t);
+                    for _ in 0..calls_per_thread {
+                        let roll = dice.roll(10);
+                        // Owned and borrowed admissions alike.
+                        let admitted = if roll % 2 == 0 {
+                            circuit.try_acquire_owned().map(|a| (Some(a), None))
+                        } else {
+                            circuit.try_acquire().map(|a| (None, Some(a)))
+                        };
+                        let Ok((owned, borrowed)) = admitted else {
+                            seen.rejected += 1;
+                            continue;
+                        };
+                        let outcome = match roll {
+                            0..=4 => Some(Outcome::Success),
+                            5..=7 => Some(Outcome::Failure),
+                            8 => Some(Outcome::Ignored),
+                            _ => None, // cancelled: dropped unfinished
+                        };
+                        match outcome {
+                            Some(Outcome::Success) => seen.success += 1,
+                            Some(Outcome::Failure) => seen.failure += 1,
+                            _ => seen.ignored += 1,
+                        }
+                        match (owned, borrowed, outcome) {
+                            (Some(a), _, Some(o)) => a.finish(o),
+                            (_, Some(a), Some(o)) => a.finish(o),
+                            _ => {}
+                        }
+                    }
+                    let mut totals = totals.lock().unwrap();
+                    totals.success += seen.success;
+                    totals.failure += seen.failure;
+                    totals.ignored += seen.ignored;
+                    totals.rejected += seen.rejected;
+                })
+            })
+            .collect();
+        for caller in callers {
+            caller.join().unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    let seen = totals.into_inner().unwrap();
+    let calls = circuit.snapshot().calls;
+    eprintln!(
+        "{window}: {} commands; success {} failure {} ignored {} rejected {}",
+        commands.load(Ordering::Relaxed),
+        seen.success,
+        seen.failure,
+        seen.ignored,
+        seen.rejected
+    );
+    assert!(
+        commands.load(Ordering::Relaxed) > 10,
+        "the operator kept busy"
+    );
+    assert!(
+        seen.rejected > 0 && seen.success > 0,
+        "every path was taken"
+    );
+    assert_eq!(
+        (calls.success, calls.failure, calls.ignored, calls.rejected),
+        (seen.success, seen.failure, seen.ignored, seen.rejected),
+        "{window}: what callers saw must equal what the circuit counted"
+    );
+    assert_eq!(calls.total(), 2 * calls_per_thread);
+}
+
+#[test]
+fn a_storm_of_calls_cancellations_and_commands_is_counted_exactly_per_outcome() {
+    // At least a million calls in all, on two threads, plus a third issuing commands.
+    storm(Window::count(100), 500_000);
+    storm(Window::time(std::time::Duration::from_secs(10)), 500_000);
+}

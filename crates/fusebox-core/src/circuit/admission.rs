@@ -75,7 +75,7 @@ impl Core {
                     }
                     let now = crate::clock::duration_nanos(self.clock.now());
                     if now < probe_at {
-                        let wait = Duration::from_nanos(probe_at - now);
+                        let wait = Duration::from_nanos(probe_at.saturating_sub(now));
                         return Err(self.reject(stripe, state, Some(wait)));
                     }
                     // The call that finds the wait over moves the circuit to half_open and
@@ -114,7 +114,7 @@ impl Core {
             return Some(Err(self.reject(stripe, State::HalfOpen, None)));
         }
         let id = period.next_probe;
-        period.next_probe += 1;
+        period.next_probe = period.next_probe.wrapping_add(1);
         period.probes.push((id, now));
         self.update_probe_deadline(&period);
         drop(period);

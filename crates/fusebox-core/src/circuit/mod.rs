@@ -243,7 +243,7 @@ impl Circuit {
     /// The stripe of the calling thread.
     fn stripe(&self) -> &Arc<Stripe> {
         let stripes = &self.handle.stripes;
-        &stripes[crate::sync::stripe_hint() & (stripes.len() - 1)]
+        &stripes[crate::sync::stripe_hint() & stripes.len().saturating_sub(1)]
     }
 
     /// The circuit's name.
@@ -369,10 +369,10 @@ impl Circuit {
     fn calls(&self) -> CallCounts {
         let mut calls = CallCounts::default();
         for stripe in &*self.handle.stripes {
-            calls.success += stripe.counted(SUCCESS);
-            calls.failure += stripe.counted(FAILURE);
-            calls.ignored += stripe.counted(IGNORED);
-            calls.rejected += stripe.counted(REJECTED);
+            calls.success = calls.success.wrapping_add(stripe.counted(SUCCESS));
+            calls.failure = calls.failure.wrapping_add(stripe.counted(FAILURE));
+            calls.ignored = calls.ignored.wrapping_add(stripe.counted(IGNORED));
+            calls.rejected = calls.rejected.wrapping_add(stripe.counted(REJECTED));
         }
         calls
     }
@@ -410,7 +410,9 @@ pub(crate) fn bytes(policy: &Policy) -> usize {
     use std::mem::{align_of, size_of};
     // An `Arc` allocation: two counts, then the value at its alignment.
     fn arc<T>() -> usize {
-        (2 * size_of::<usize>()).next_multiple_of(align_of::<T>()) + size_of::<T>()
+        size_of::<[usize; 2]>()
+            .next_multiple_of(align_of::<T>())
+            .saturating_add(size_of::<T>())
     }
     let stripes = stripe_count();
     let recorder = crate::window::Recorder::bytes(
@@ -420,7 +422,9 @@ pub(crate) fn bytes(policy: &Policy) -> usize {
         stripes,
     );
     arc::<Handle>()
-        .saturating_add(stripes.saturating_mul(size_of::<Arc<Stripe>>() + arc::<Stripe>()))
+        .saturating_add(
+            stripes.saturating_mul(size_of::<Arc<Stripe>>().saturating_add(arc::<Stripe>())),
+        )
         .saturating_add(arc::<Core>())
         .saturating_add(arc::<SystemClock>())
         .saturating_add(recorder.saturating_sub(size_of::<crate::window::Recorder>()))

@@ -277,7 +277,7 @@ impl Core {
     /// Starts the next period, in `to`. The caller holds the transition lock (`period`).
     pub(super) fn enter(&self, period: &mut Period, to: State, entry: Entry, now: Duration) {
         let from = period.state;
-        let generation = period.generation + 1;
+        let generation = period.generation.wrapping_add(1);
         let transition = !matches!(entry, Entry::Clear);
         let ending = (transition && from.records()).then(|| self.recorder.tally(now));
         let reopens = match (from, to, transition) {

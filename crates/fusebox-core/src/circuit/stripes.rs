@@ -45,7 +45,12 @@ impl Stripe {
         let counter = &self.counts[which];
         let current = counter.load(Ordering::Relaxed);
         if counter
-            .compare_exchange(current, current + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .compare_exchange(
+                current,
+                current.wrapping_add(1),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
             .is_err()
         {
             // Another thread shares this stripe: move this thread on for its next calls.

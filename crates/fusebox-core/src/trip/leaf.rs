@@ -229,14 +229,22 @@ impl Leaf {
             Leaf::MinRequests(_) | Leaf::FailureCount(_) => u64::MAX,
             Leaf::FailureStreak(n) if target => n.saturating_sub(m.consecutive_failures()),
             // Failures raise the rate fastest; successes lower it fastest.
-            Leaf::FailureRate(r) if target => {
-                least(|k| reaches_rate(m.failures() + k, m.total() + k, r))
+            Leaf::FailureRate(r) if target => least(|k| {
+                reaches_rate(
+                    m.failures().saturating_add(k),
+                    m.total().saturating_add(k),
+                    r,
+                )
+            }),
+            Leaf::FailureRate(r) => {
+                least(|k| !reaches_rate(m.failures(), m.total().saturating_add(k), r))
             }
-            Leaf::FailureRate(r) => least(|k| !reaches_rate(m.failures(), m.total() + k, r)),
             Leaf::SlowRate(r, t) => match m.slow_calls(t) {
                 None => u64::MAX,
-                Some(slow) if target => least(|k| reaches_rate(slow + k, m.total() + k, r)),
-                Some(slow) => least(|k| !reaches_rate(slow, m.total() + k, r)),
+                Some(slow) if target => {
+                    least(|k| reaches_rate(slow.saturating_add(k), m.total().saturating_add(k), r))
+                }
+                Some(slow) => least(|k| !reaches_rate(slow, m.total().saturating_add(k), r)),
             },
             // One call of any duration can move a mean anywhere; a success ends a streak.
             Leaf::AvgLatency(_) | Leaf::FailureStreak(_) => 1,
@@ -364,8 +372,9 @@ fn least(holds: impl Fn(u64) -> bool) -> u64 {
         return u64::MAX;
     }
     let (mut low, mut high) = (0, FAR);
-    while high - low > 1 {
-        let middle = low + (high - low) / 2;
+    // `low < high <= FAR` throughout, so nothing here can wrap.
+    while high.saturating_sub(low) > 1 {
+        let middle = low.saturating_add(high.saturating_sub(low) / 2);
         if holds(middle) {
             high = middle;
         } else {

@@ -223,10 +223,10 @@ impl Node {
         match self {
             Node::Leaf(leaf) => check.leaf(leaf),
             Node::And(a, b) | Node::Or(a, b) => {
-                a.validate(depth + 1, check)?;
-                b.validate(depth + 1, check)
+                a.validate(depth.saturating_add(1), check)?;
+                b.validate(depth.saturating_add(1), check)
             }
-            Node::Not(a) => a.validate(depth + 1, check),
+            Node::Not(a) => a.validate(depth.saturating_add(1), check),
         }
     }
 

@@ -143,14 +143,14 @@ impl<'a> Parser<'a> {
         if self.text.eat('!') {
             self.enter(start)?;
             let (operand, height) = self.unary(Some('!'))?;
-            self.nesting -= 1;
+            self.nesting = self.nesting.saturating_sub(1);
             let height = self.one_level_up(start, height)?;
             return Ok((Node::Not(Box::new(operand)), height));
         }
         if self.text.eat('(') {
             self.enter(start)?;
             let inner = self.rule(Some('('))?;
-            self.nesting -= 1;
+            self.nesting = self.nesting.saturating_sub(1);
             self.text.skip_whitespace();
             if !self.text.eat(')') {
                 return Err(self.error(format!(
@@ -258,7 +258,8 @@ impl<'a> Parser<'a> {
 
     fn duration(&mut self, leaf: Leaf) -> Result<Duration, ParseTripError> {
         let (start, token) = self.argument(leaf)?;
-        duration::parse(token).map_err(|err| self.error_at(start + err.position(), err.to_string()))
+        duration::parse(token)
+            .map_err(|err| self.error_at(start.saturating_add(err.position()), err.to_string()))
     }
 
     fn comma(&mut self, leaf: Leaf) -> Result<(), ParseTripError> {
@@ -298,7 +299,7 @@ impl<'a> Parser<'a> {
 
     /// Records entering a `(` or `!` at `position`.
     fn enter(&mut self, position: usize) -> Result<(), ParseTripError> {
-        self.nesting += 1;
+        self.nesting = self.nesting.saturating_add(1);
         if self.nesting > MAX_DEPTH {
             return Err(self.error_at(position, too_deep()));
         }
@@ -310,7 +311,7 @@ impl<'a> Parser<'a> {
         if height >= MAX_DEPTH {
             return Err(self.error_at(position, too_deep()));
         }
-        Ok(height + 1)
+        Ok(height.saturating_add(1))
     }
 
     /// Describes the token at the position, for "found ..." in messages.

@@ -47,8 +47,8 @@ impl Program {
         let len = reversed.len();
         let index = |target| match target {
             Target::True => len,
-            Target::False => len + 1,
-            Target::Step(reversed_index) => len - 1 - reversed_index,
+            Target::False => len.saturating_add(1),
+            Target::Step(reversed_index) => len.saturating_sub(1).saturating_sub(reversed_index),
         };
         let steps = reversed
             .into_iter()
@@ -89,7 +89,7 @@ fn emit(
     match node {
         Node::Leaf(leaf) => {
             reversed.push((*leaf, if_true, if_false));
-            Target::Step(reversed.len() - 1)
+            Target::Step(reversed.len().saturating_sub(1))
         }
         Node::And(a, b) => {
             let b_start = emit(b, if_true, if_false, reversed);

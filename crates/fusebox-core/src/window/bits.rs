@@ -65,7 +65,7 @@ impl BitRing {
     fn word(&self, index: usize) -> &Tagged {
         match self.hot.inline.get(index) {
             Some(word) => word,
-            None => &self.hot.spill[index - INLINE_WORDS],
+            None => &self.hot.spill[index.saturating_sub(INLINE_WORDS)],
         }
     }
 
@@ -74,22 +74,23 @@ impl BitRing {
         let n = self.hot.n;
         let before = self.hot.control.update(tag, |control| {
             let (len, position) = (control >> FIELD_BITS, control & FIELD_MASK);
-            let next = if position + 1 == n { 0 } else { position + 1 };
-            Some((len + 1).min(n) << FIELD_BITS | next)
+            let next = position.saturating_add(1);
+            let next = if next == n { 0 } else { next };
+            Some(len.saturating_add(1).min(n) << FIELD_BITS | next)
         })?;
-        let total = ((before >> FIELD_BITS) + 1).min(n);
+        let total = (before >> FIELD_BITS).saturating_add(1).min(n);
         #[allow(clippy::cast_possible_truncation)] // position < n < 2^20
         let position = (before & FIELD_MASK) as usize;
-        let word = self.word(position / BITS_PER_WORD);
-        let bit = 1u64 << (position % BITS_PER_WORD);
+        let word = self.word(position.checked_div(BITS_PER_WORD).unwrap_or(0));
+        let bit = 1u64 << position.checked_rem(BITS_PER_WORD).unwrap_or(0);
 
         let failures = if failure {
-            let counted = self.hot.failures.add(tag, 1)? + 1;
+            let counted = self.hot.failures.add(tag, 1)?.saturating_add(1);
             let old = word.update(tag, |bits| (bits & bit == 0).then_some(bits | bit))?;
             if old & bit != 0 {
                 // The bit was already a failure's: undo the add made before publishing.
                 self.hot.failures.sub(tag, 1)?;
-                counted - 1
+                counted.saturating_sub(1)
             } else {
                 counted
             }
@@ -102,7 +103,7 @@ impl BitRing {
             }
         };
         let streak = if failure {
-            self.hot.streak.add(tag, 1)? + 1
+            self.hot.streak.add(tag, 1)?.saturating_add(1)
         } else {
             self.hot
                 .streak
@@ -142,10 +143,11 @@ impl BitRing {
 
     /// Heap and inline bytes of a ring of `n` calls.
     pub(crate) fn bytes(n: usize) -> usize {
-        std::mem::size_of::<BitRing>()
-            + n.div_ceil(BITS_PER_WORD)
-                .saturating_sub(INLINE_WORDS)
-                .saturating_mul(std::mem::size_of::<Tagged>())
+        let spill = n
+            .div_ceil(BITS_PER_WORD)
+            .saturating_sub(INLINE_WORDS)
+            .saturating_mul(std::mem::size_of::<Tagged>());
+        std::mem::size_of::<BitRing>().saturating_add(spill)
     }
 
     /// Failures recounted from the bits themselves.

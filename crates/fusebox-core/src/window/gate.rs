@@ -35,10 +35,12 @@ impl Gate {
             if word >> VALUE_BITS != tag || word & CLOSING != 0 {
                 return Err(Stale);
             }
-            match self
-                .0
-                .compare_exchange_weak(word, word + 1, Ordering::Acquire, Ordering::Acquire)
-            {
+            match self.0.compare_exchange_weak(
+                word,
+                word.wrapping_add(1),
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return Ok(Inside(self)),
                 Err(actual) => word = actual,
             }

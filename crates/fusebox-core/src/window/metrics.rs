@@ -20,7 +20,7 @@ impl SlowCounts {
         if index < MAX_SLOW_THRESHOLDS {
             self.thresholds[index] = threshold;
             self.calls[index] = calls;
-            self.len += 1;
+            self.len = self.len.saturating_add(1);
         }
     }
 
@@ -127,7 +127,11 @@ impl Metrics {
         if self.total == 0 || !self.latency {
             return None;
         }
-        let mean = self.total_duration.as_nanos() / u128::from(self.total);
+        let mean = self
+            .total_duration
+            .as_nanos()
+            .checked_div(u128::from(self.total))
+            .unwrap_or(0);
         Some(Duration::from_nanos(
             u64::try_from(mean).unwrap_or(u64::MAX),
         ))

@@ -225,7 +225,11 @@ impl Recorder {
 
     /// Bytes a recorder of these settings takes, heap included.
     pub(crate) fn bytes(window: Window, thresholds: usize, latency: bool, stripes: usize) -> usize {
-        let width = if latency { 3 + thresholds } else { 2 };
+        let width = if latency {
+            thresholds.saturating_add(3)
+        } else {
+            2
+        };
         let calls = match window {
             Window::Count(n) if !latency => BitRing::bytes(n),
             Window::Count(n) => SlotRing::bytes(n, width),
@@ -284,7 +288,7 @@ impl Recorder {
             return Ok(0);
         };
         if failure {
-            Ok(streak.add(tag, 1)? + 1)
+            Ok(streak.add(tag, 1)?.saturating_add(1))
         } else {
             // Only write when there is a streak to end: in steady success the line stays shared.
             streak.update(tag, |streak| (streak != 0).then_some(0))?;

@@ -45,7 +45,7 @@ fn stride_for(size: u64) -> u64 {
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
     while b != 0 {
-        (a, b) = (b, a % b);
+        (a, b) = (b, a.checked_rem(b).unwrap_or(0));
     }
     a
 }
@@ -83,7 +83,8 @@ impl SlotRing {
             .next
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_mul(self.stride)
-            % self.len();
+            .checked_rem(self.len())
+            .unwrap_or(0);
         #[allow(clippy::cast_possible_truncation)] // index < len, which came from a usize
         let old = self.slots[index as usize].swap(packed, Ordering::AcqRel);
         if old & OCCUPIED != 0 {
@@ -111,9 +112,10 @@ impl SlotRing {
 
     /// Heap and inline bytes of a ring of `n` calls.
     pub(crate) fn bytes(n: usize, layout_width: usize) -> usize {
-        std::mem::size_of::<SlotRing>()
-            + n.saturating_add(layout_width)
-                .saturating_mul(std::mem::size_of::<AtomicU64>())
+        let words = n
+            .saturating_add(layout_width)
+            .saturating_mul(std::mem::size_of::<AtomicU64>());
+        std::mem::size_of::<SlotRing>().saturating_add(words)
     }
 
     #[cfg(all(test, not(loom)))]

@@ -29,7 +29,7 @@ impl Layout {
     /// Cells per set of sums.
     pub(crate) fn width(&self) -> usize {
         if self.latency {
-            DURATION + 1 + self.thresholds.len()
+            self.thresholds.len().saturating_add(DURATION + 1)
         } else {
             DURATION
         }

@@ -67,7 +67,7 @@ impl TimeWindow {
         now: u64,
     ) -> TimeWindow {
         let span = seconds.max(1);
-        let first_live = (now / NANOS_PER_SECOND).saturating_sub(span - 1);
+        let first_live = (now / NANOS_PER_SECOND).saturating_sub(span.saturating_sub(1));
         let buckets = usize::try_from(span).unwrap_or(usize::MAX);
         TimeWindow {
             stripes: (0..stripes.max(1))
@@ -90,16 +90,17 @@ impl TimeWindow {
     }
 
     fn stripe(&self, index: usize) -> &Stripe {
-        &self.stripes[index % self.stripes.len()]
+        &self.stripes[index.checked_rem(self.stripes.len()).unwrap_or(0)]
     }
 
     fn bucket<'s>(&self, stripe: &'s Stripe, second: u64) -> (&'s AtomicU64, &'s [AtomicU64]) {
         #[allow(clippy::cast_possible_truncation)] // the remainder is below the bucket count
-        let index = (second % self.span) as usize;
+        let index = second.checked_rem(self.span).unwrap_or(0) as usize;
         let width = self.layout.width();
         (
             &stripe.seconds[index],
-            &stripe.buckets[index * width..(index + 1) * width],
+            &stripe.buckets
+                [index.saturating_mul(width)..index.saturating_add(1).saturating_mul(width)],
         )
     }
 
@@ -125,12 +126,13 @@ impl TimeWindow {
             self.layout.add(sums, true, failure, nanos);
             self.layout.add(&stripe.running, true, failure, nanos);
             if budgeted {
+                let current = second.saturating_add(1);
                 let spent =
                     stripe
                         .budget
                         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |budget| {
-                            (budget >> REMAINING_BITS == second + 1 && budget & REMAINING_MAX > 0)
-                                .then(|| budget - 1)
+                            (budget >> REMAINING_BITS == current && budget & REMAINING_MAX > 0)
+                                .then(|| budget.saturating_sub(1))
                         });
                 if spent.is_ok() {
                     return Ok(Recorded::Skip);
@@ -156,7 +158,7 @@ impl TimeWindow {
 
     /// Removes the buckets of `stripe` older than the window at `second`.
     fn expire(&self, stripe: &Stripe, second: u64) {
-        let oldest_live = (second + 1).saturating_sub(self.span);
+        let oldest_live = second.saturating_add(1).saturating_sub(self.span);
         if stripe.expired_before.load(Ordering::Acquire) >= oldest_live {
             return;
         }
@@ -211,7 +213,7 @@ impl TimeWindow {
             .map(|other| &other.budget)
             .filter(|budget| !std::ptr::eq(*budget, mine))
             .map(|budget| budget.load(Ordering::Acquire))
-            .filter(|budget| budget >> REMAINING_BITS == second + 1)
+            .filter(|budget| budget >> REMAINING_BITS == second.saturating_add(1))
             .map(|budget| budget & REMAINING_MAX)
             .sum();
         // Skipped calls must stay below `needed`: the call that could make the rule true
@@ -224,7 +226,7 @@ impl TimeWindow {
             if share == 0 {
                 0
             } else {
-                (second + 1) << REMAINING_BITS | share
+                second.saturating_add(1) << REMAINING_BITS | share
             },
             Ordering::Release,
         );
@@ -232,7 +234,7 @@ impl TimeWindow {
 
     /// Empties every stripe for the period `tag`. Runs under the circuit's transition lock.
     pub(crate) fn clear(&self, tag: u64, now: u64) {
-        let first_live = (now / NANOS_PER_SECOND).saturating_sub(self.span - 1);
+        let first_live = (now / NANOS_PER_SECOND).saturating_sub(self.span.saturating_sub(1));
         for stripe in &*self.stripes {
             stripe.gate.reset(tag, || {
                 let _guard = crate::sync::lock(&stripe.rotation);
@@ -252,7 +254,7 @@ impl TimeWindow {
         let buckets = usize::try_from(seconds).unwrap_or(usize::MAX);
         let per_stripe = std::mem::size_of::<CachePadded<Stripe>>().saturating_add(
             buckets
-                .saturating_mul(width + 1)
+                .saturating_mul(width.saturating_add(1))
                 .saturating_add(width)
                 .saturating_mul(std::mem::size_of::<AtomicU64>()),
         );

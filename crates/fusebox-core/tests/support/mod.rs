@@ -86,6 +86,12 @@ impl Harness {
             .expect_err("expected the call to be rejected")
     }
 
+    /// The state after one more call, which is dropped unfinished if admitted.
+    pub fn rejection_or_probe(&self) -> State {
+        drop(self.circuit.try_acquire());
+        self.state()
+    }
+
     pub fn state(&self) -> State {
         self.circuit.state()
     }
