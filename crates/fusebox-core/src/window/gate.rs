@@ -57,7 +57,7 @@ impl Gate {
             round = round.saturating_add(1);
         }
         clear();
-        self.0.store(tag << VALUE_BITS, Ordering::Release);
+        self.0.swap(tag << VALUE_BITS, Ordering::AcqRel);
     }
 }
 

@@ -37,8 +37,13 @@ impl Tagged {
     }
 
     /// Starts a new period: only the circuit's transition does this.
+    ///
+    /// A swap rather than a store: as a read-modify-write it is ordered after every
+    /// compare-and-swap of the ending period, so no writer's swap can land after it having
+    /// read the word from before it (which loom, whose plain stores are only partially
+    /// ordered, would otherwise allow).
     pub(crate) fn reset(&self, tag: u64, value: u64) {
-        self.0.store(pack(tag, value), Ordering::Release);
+        self.0.swap(pack(tag, value), Ordering::AcqRel);
     }
 
     /// The value, if the word belongs to the period tagged `tag`.
