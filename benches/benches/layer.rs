@@ -13,8 +13,8 @@ use std::task::{Context, Poll, Waker};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fusebox::key::key_fn;
+use fusebox::{Circuit, Policy};
 use fusebox::{CircuitBreakerLayer, Fusebox};
-use fusebox_core::{Circuit, Policy};
 use tower::{Layer, Service, service_fn};
 
 fn echo(x: u64) -> Ready<Result<u64, Infallible>> {

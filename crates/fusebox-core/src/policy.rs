@@ -48,6 +48,7 @@ struct Settings {
     measures_latency: bool,
     slow_thresholds: Arc<[Duration]>,
     trip_text: Arc<str>,
+    quiet: crate::trip::Quiet,
 }
 
 impl fmt::Debug for Policy {
@@ -140,6 +141,11 @@ impl Policy {
     /// ```
     pub fn memory_per_circuit(&self) -> usize {
         crate::circuit::bytes(self)
+    }
+
+    /// How the trip rule reads a closed window without failures (see `trip::Quiet`).
+    pub(crate) fn quiet(&self) -> crate::trip::Quiet {
+        self.inner.quiet
     }
 
     /// Every slow-call threshold the window tracks (those named by the trip rule), ascending.
@@ -325,6 +331,7 @@ impl PolicyBuilder {
             measures_latency: self.record_latency || self.trip.needs_latency(),
             slow_thresholds: self.trip.slow_thresholds().into(),
             trip_text: self.trip.to_string().into(),
+            quiet: self.trip.quiet(),
             window: self.window,
             trip: self.trip,
             retry: self.retry,

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::period::{Core, Entry, NEVER, unpack};
+use super::period::{Core, Entry, NEVER, admits_all, is_closed, unpack};
 use super::stripes::{IGNORED, REJECTED, Stripe};
 use crate::sync::{Arc, Ordering};
 use crate::trip::View;
@@ -20,33 +20,42 @@ use crate::{Cause, Outcome, State};
 /// What an admitted call carries until it finishes.
 #[derive(Debug)]
 pub(super) struct Grant {
-    generation: u64,
-    /// Clock time of admission, when the policy measures latency.
-    start: Duration,
-    /// The probe slot held in `half_open`.
-    probe: Option<u64>,
+    /// The state word (generation and state) the call was admitted under.
+    word: u64,
+    /// Clock nanos of admission, when the policy measures latency.
+    start: u64,
+    /// The probe slot held in `half_open`, or [`NO_PROBE`].
+    probe: u64,
+}
+
+const NO_PROBE: u64 = u64::MAX;
+
+impl Grant {
+    fn probe(&self) -> Option<u64> {
+        (self.probe != NO_PROBE).then_some(self.probe)
+    }
 }
 
 impl Core {
     /// Decides a call from the caller's `stripe`.
     pub(super) fn acquire(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
-        let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
-        if state.admits_all() {
-            return Ok(self.grant(generation, None));
+        let word = self.head.word.load(Ordering::Acquire);
+        if admits_all(word) {
+            return Ok(self.grant(word, None));
         }
         self.acquire_guarded(stripe)
     }
 
-    fn grant(&self, generation: u64, probe: Option<u64>) -> Grant {
-        let start = if self.policy().measures_latency() {
-            self.clock.now()
+    fn grant(&self, word: u64, probe: Option<u64>) -> Grant {
+        let start = if self.latency {
+            crate::clock::duration_nanos(self.clock.now())
         } else {
-            Duration::ZERO
+            0
         };
         Grant {
-            generation,
+            word,
             start,
-            probe,
+            probe: probe.unwrap_or(NO_PROBE),
         }
     }
 
@@ -62,10 +71,11 @@ impl Core {
     /// The states that do not admit every call: `open`, `half_open`, `forced_open`.
     fn acquire_guarded(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
         loop {
-            let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
+            let word = self.head.word.load(Ordering::Acquire);
+            let (generation, state) = unpack(word);
             match state {
                 State::Closed | State::MetricsOnly | State::Disabled => {
-                    return Ok(self.grant(generation, None));
+                    return Ok(self.grant(word, None));
                 }
                 State::ForcedOpen => return Err(self.reject(stripe, state, None)),
                 State::Open => {
@@ -82,7 +92,7 @@ impl Core {
                     // is then decided as a half-open call.
                     self.transition(generation, State::HalfOpen, Cause::Probe);
                 }
-                State::HalfOpen => match self.admit_probe(stripe, generation) {
+                State::HalfOpen => match self.admit_probe(stripe, word) {
                     Some(decided) => return decided,
                     None => continue,
                 },
@@ -91,7 +101,8 @@ impl Core {
     }
 
     /// A call in `half_open`; `None` when the period ended meanwhile (decide again).
-    fn admit_probe(&self, stripe: &Stripe, generation: u64) -> Option<Result<Grant, Rejected>> {
+    fn admit_probe(&self, stripe: &Stripe, word: u64) -> Option<Result<Grant, Rejected>> {
+        let generation = unpack(word).0;
         let policy = self.policy();
         let now = self.clock.now();
         let nanos = crate::clock::duration_nanos(now);
@@ -118,19 +129,54 @@ impl Core {
         period.probes.push((id, now));
         self.update_probe_deadline(&period);
         drop(period);
-        Some(Ok(self.grant(generation, Some(id))))
+        Some(Ok(self.grant(word, Some(id))))
     }
 
     /// Finishes an admitted call with its outcome.
     pub(super) fn finish(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) {
         stripe.count_outcome(outcome);
+        // The hot path: a call admitted while closed, recorded in a bit ring.
+        if is_closed(grant.word) && outcome != Outcome::Ignored {
+            if let Some(ring) = self.recorder.bits() {
+                if self.head.word.load(Ordering::Acquire) != grant.word {
+                    return; // stale: admitted in a period that has ended
+                }
+                let generation = unpack(grant.word).0;
+                let Ok(counts) = ring.record_counts(tag(generation), outcome == Outcome::Failure)
+                else {
+                    return; // the period ended while recording
+                };
+                let policy = self.policy();
+                let holds = match policy.quiet().holds(counts.total) {
+                    Some(holds) if counts.failures == 0 && counts.streak == 0 => holds,
+                    _ => policy.trip().holds(State::Closed, &counts),
+                };
+                if holds {
+                    self.trip(generation);
+                }
+                return;
+            }
+        }
+        self.finish_guarded(stripe, grant, outcome);
+    }
+
+    fn trip(&self, generation: u64) {
+        let cause = Cause::Tripped {
+            rule: self.policy().trip_text().clone(),
+        };
+        self.transition(generation, State::Open, cause);
+    }
+
+    /// Every other finish: other windows, other states, probes, ignored outcomes.
+    fn finish_guarded(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) {
         let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
-        if generation != grant.generation {
+        let admitted = unpack(grant.word).0;
+        if generation != admitted {
             return; // stale: admitted in a period that has ended
         }
         if outcome == Outcome::Ignored {
-            if let Some(probe) = grant.probe {
-                self.release_probe(grant.generation, probe, true);
+            if let Some(probe) = grant.probe() {
+                self.release_probe(admitted, probe, true);
             }
             return;
         }
@@ -146,14 +192,14 @@ impl Core {
                 Duration::ZERO
             };
         let duration = if policy.measures_latency() {
-            now.saturating_sub(grant.start)
+            now.saturating_sub(Duration::from_nanos(grant.start))
         } else {
             Duration::ZERO
         };
         let failure = outcome == Outcome::Failure;
         let recorded = self.recorder.record(
             stripe.index,
-            tag(grant.generation),
+            tag(admitted),
             now,
             failure,
             duration,
@@ -164,8 +210,8 @@ impl Core {
             Ok(Evaluation::Skip) => return,
             Err(_stale) => {
                 // The period ended while recording.
-                if let Some(probe) = grant.probe {
-                    self.release_probe(grant.generation, probe, true);
+                if let Some(probe) = grant.probe() {
+                    self.release_probe(admitted, probe, true);
                 }
                 return;
             }
@@ -178,20 +224,17 @@ impl Core {
         match state {
             State::Closed => {
                 if rule.holds(State::Closed, &view) {
-                    let cause = Cause::Tripped {
-                        rule: policy.trip_text().clone(),
-                    };
-                    self.transition(grant.generation, State::Open, cause);
+                    self.trip(admitted);
                 } else if self.recorder.needs_now() {
                     let needed = rule.calls_needed(State::Closed, &view);
                     self.recorder
-                        .grant(stripe.index, tag(grant.generation), now, needed);
+                        .grant(stripe.index, tag(admitted), now, needed);
                 }
             }
             State::HalfOpen => {
-                let Some(probe) = grant.probe else { return };
+                let Some(probe) = grant.probe() else { return };
                 let mut period = self.lock();
-                if period.generation != grant.generation {
+                if period.generation != admitted {
                     return;
                 }
                 period.probes.retain(|(id, _)| *id != probe);
@@ -236,8 +279,8 @@ impl Core {
     /// A call dropped before it finished: counted as ignored, its probe slot freed.
     fn abandon(&self, stripe: &Stripe, grant: &Grant) {
         stripe.count(IGNORED);
-        if let Some(probe) = grant.probe {
-            self.release_probe(grant.generation, probe, false);
+        if let Some(probe) = grant.probe() {
+            self.release_probe(unpack(grant.word).0, probe, false);
         }
     }
 }
@@ -251,16 +294,11 @@ impl Core {
 pub struct Admission<'a> {
     stripe: &'a Stripe,
     grant: Grant,
-    settled: bool,
 }
 
 impl<'a> Admission<'a> {
     pub(super) fn new(stripe: &'a Stripe, grant: Grant) -> Self {
-        Admission {
-            stripe,
-            grant,
-            settled: false,
-        }
+        Admission { stripe, grant }
     }
 
     /// Records the call's outcome with its duration since [`Circuit::try_acquire`]
@@ -269,22 +307,21 @@ impl<'a> Admission<'a> {
     /// window.
     ///
     /// [`Circuit::try_acquire`]: crate::Circuit::try_acquire
-    pub fn finish(mut self, outcome: Outcome) {
-        self.settled = true;
-        self.stripe.core.finish(self.stripe, &self.grant, outcome);
+    pub fn finish(self, outcome: Outcome) {
+        // Finished, not abandoned: `Drop` must not run.
+        let this = std::mem::ManuallyDrop::new(self);
+        this.stripe.core.finish(this.stripe, &this.grant, outcome);
     }
 
     /// Whether this call holds a half-open probe slot.
     pub fn is_probe(&self) -> bool {
-        self.grant.probe.is_some()
+        self.grant.probe().is_some()
     }
 }
 
 impl Drop for Admission<'_> {
     fn drop(&mut self) {
-        if !self.settled {
-            self.stripe.core.abandon(self.stripe, &self.grant);
-        }
+        self.stripe.core.abandon(self.stripe, &self.grant);
     }
 }
 
@@ -328,7 +365,7 @@ impl OwnedAdmission {
 
     /// Whether this call holds a half-open probe slot.
     pub fn is_probe(&self) -> bool {
-        self.grant.probe.is_some()
+        self.grant.probe().is_some()
     }
 
     /// The name of the circuit that admitted the call.

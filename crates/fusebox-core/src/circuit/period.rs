@@ -37,6 +37,19 @@ pub(super) fn unpack(word: u64) -> (u64, State) {
     (word >> STATE_BITS, State::from_index(word & STATE_MASK))
 }
 
+/// Whether the state in `word` admits every call (`closed`, `metrics_only`, `disabled`): a
+/// bit test, for the hot path.
+pub(super) fn admits_all(word: u64) -> bool {
+    const ADMITTING: u64 =
+        1 << State::Closed.index() | 1 << State::MetricsOnly.index() | 1 << State::Disabled.index();
+    ADMITTING >> (word & STATE_MASK) & 1 == 1
+}
+
+/// Whether the state in `word` is `closed`.
+pub(super) fn is_closed(word: u64) -> bool {
+    word & STATE_MASK == State::Closed.index()
+}
+
 /// What the hot paths read; only transitions and probes write it.
 #[derive(Debug)]
 pub(super) struct Head {
@@ -106,6 +119,8 @@ pub(crate) struct Core {
     /// written per call (windows and stripes have lines of their own), so it needs no padding.
     pub(super) head: Head,
     pub(super) recorder: Recorder,
+    /// The policy measures call durations (copied out of it for the hot path).
+    pub(super) latency: bool,
     pub(super) period: Mutex<Period>,
     pub(super) rng: Rng,
 }
@@ -171,6 +186,7 @@ impl Core {
                 details: crate::signal::no_details(),
             }),
             recorder,
+            latency: policy.measures_latency(),
             rng,
             name,
             policy,

@@ -41,6 +41,24 @@ impl Measures for Metrics {
     }
 }
 
+impl Measures for crate::window::Counts {
+    fn total(&self) -> u64 {
+        self.total
+    }
+    fn failures(&self) -> u64 {
+        self.failures
+    }
+    fn consecutive_failures(&self) -> u64 {
+        self.streak
+    }
+    fn slow_calls(&self, _: Duration) -> Option<u64> {
+        None
+    }
+    fn total_nanos(&self) -> u128 {
+        0
+    }
+}
+
 /// A window's tally with the thresholds its slow counts belong to.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct View<'a> {
@@ -78,6 +96,72 @@ impl TripRule {
     /// now, `u64::MAX` if no calls can make it true.
     pub(crate) fn calls_needed(&self, state: State, measures: &impl Measures) -> u64 {
         self.root.needed(true, state, measures)
+    }
+}
+
+/// How a rule reads a `closed` window without failures, slow calls or durations: then only the
+/// number of calls can matter (through `min_requests`), so the answer is known in advance for
+/// every count, and the hot path of a window that holds no failure needs no evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Quiet {
+    /// False for every count.
+    Never,
+    /// True from this many calls on.
+    From(u64),
+    /// Neither (a negated `min_requests`): evaluate.
+    Varies,
+}
+
+impl Quiet {
+    /// Whether the rule holds for a quiet window of `total` calls, if known in advance.
+    #[inline]
+    pub(crate) fn holds(self, total: u64) -> Option<bool> {
+        match self {
+            Quiet::Never => Some(false),
+            Quiet::From(n) => Some(total >= n),
+            Quiet::Varies => None,
+        }
+    }
+}
+
+impl TripRule {
+    /// [`Quiet`] for this rule. The rule's value on a quiet window changes only where a
+    /// `min_requests(n)` leaf does (at `n`) and where a rate's window becomes non-empty (at 1),
+    /// so evaluating it at those counts decides every count.
+    pub(crate) fn quiet(&self) -> Quiet {
+        let mut counts = vec![0, 1];
+        collect_min_requests(&self.root, &mut counts);
+        counts.sort_unstable();
+        counts.dedup();
+        let values: Vec<(u64, bool)> = counts
+            .iter()
+            .map(|&total| {
+                let quiet = crate::window::Counts {
+                    total,
+                    failures: 0,
+                    streak: 0,
+                };
+                (total, self.holds(State::Closed, &quiet))
+            })
+            .collect();
+        match values.iter().position(|(_, holds)| *holds) {
+            None => Quiet::Never,
+            Some(first) if values[first..].iter().all(|(_, holds)| *holds) => {
+                Quiet::From(values[first].0)
+            }
+            Some(_) => Quiet::Varies,
+        }
+    }
+}
+
+fn collect_min_requests(node: &Node, counts: &mut Vec<u64>) {
+    match node {
+        Node::Leaf(leaf) => counts.extend(leaf.min_requests()),
+        Node::And(a, b) | Node::Or(a, b) => {
+            collect_min_requests(a, counts);
+            collect_min_requests(b, counts);
+        }
+        Node::Not(a) => collect_min_requests(a, counts),
     }
 }
 

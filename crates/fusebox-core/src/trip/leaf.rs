@@ -251,6 +251,14 @@ impl Leaf {
         }
     }
 
+    /// The count of a `min_requests(n)` leaf.
+    pub(super) fn min_requests(&self) -> Option<u64> {
+        match *self {
+            Leaf::MinRequests(n) => Some(n),
+            _ => None,
+        }
+    }
+
     /// The slow-call threshold a window must track for this leaf.
     pub(super) fn slow_threshold(&self) -> Option<Duration> {
         match *self {
@@ -359,6 +367,10 @@ impl fmt::Display for Param<'_> {
 #[allow(clippy::cast_precision_loss)] // counts stay far below 2^52 in any real window
 #[inline]
 pub(super) fn reaches_rate(part: u64, total: u64, rate: f64) -> bool {
+    if part == 0 {
+        // No division for the common case of no failures (or no slow calls) at all.
+        return total > 0 && rate <= 0.0;
+    }
     total > 0 && part as f64 / total as f64 >= rate
 }
 

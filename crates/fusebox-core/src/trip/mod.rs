@@ -32,7 +32,7 @@ mod leaf;
 mod parse;
 mod program;
 
-pub(crate) use bound::{Measures, View};
+pub(crate) use bound::{Measures, Quiet, View};
 use leaf::Leaf;
 pub use leaf::{
     avg_latency, closed, failure_count, failure_rate, failure_streak, half_opened, min_requests,

@@ -28,6 +28,14 @@ const INLINE_WORDS: usize = 10;
 const FIELD_BITS: u32 = 20;
 const FIELD_MASK: u64 = (1 << FIELD_BITS) - 1;
 
+/// What a bit ring counts: all a rule can read of a window without durations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) total: u64,
+    pub(crate) failures: u64,
+    pub(crate) streak: u64,
+}
+
 #[derive(Debug)]
 pub(crate) struct BitRing {
     hot: crate::sync::CachePadded<Hot>,
@@ -71,6 +79,18 @@ impl BitRing {
 
     /// Records one outcome in the period `tag` and returns the window after it.
     pub(crate) fn record(&self, tag: u64, failure: bool) -> Result<Tally, Stale> {
+        let counts = self.record_counts(tag, failure)?;
+        Ok(Tally {
+            total: counts.total,
+            failures: counts.failures,
+            streak: counts.streak,
+            ..Tally::default()
+        })
+    }
+
+    /// Records one outcome in the period `tag` and returns what the window counts after it.
+    #[inline]
+    pub(crate) fn record_counts(&self, tag: u64, failure: bool) -> Result<Counts, Stale> {
         let n = self.hot.n;
         let before = self.hot.control.update(tag, |control| {
             let (len, position) = (control >> FIELD_BITS, control & FIELD_MASK);
@@ -110,11 +130,10 @@ impl BitRing {
                 .update(tag, |streak| (streak != 0).then_some(0))?;
             0
         };
-        Ok(Tally {
+        Ok(Counts {
             total,
             failures: failures.min(total),
             streak,
-            ..Tally::default()
         })
     }
 

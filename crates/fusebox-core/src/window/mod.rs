@@ -22,13 +22,14 @@ mod time;
 use std::fmt;
 use std::time::Duration;
 
+pub(crate) use bits::Counts;
 pub(crate) use metrics::SlowCounts;
 pub use metrics::{MAX_SLOW_THRESHOLDS, Metrics};
 pub(crate) use tagged::{Stale, tag};
 
 use crate::clock::duration_nanos;
 use crate::sync::CachePadded;
-use bits::BitRing;
+pub(crate) use bits::BitRing;
 use slots::SlotRing;
 use sums::Layout;
 use tagged::Tagged;
@@ -243,6 +244,14 @@ impl Recorder {
             .saturating_add(calls)
             .saturating_add(streak)
             .saturating_add(thresholds.saturating_mul(std::mem::size_of::<Duration>()))
+    }
+
+    /// The bit ring, when the window is one: the hot path records into it directly.
+    pub(crate) fn bits(&self) -> Option<&BitRing> {
+        match &self.calls {
+            Calls::Bits(ring) => Some(ring),
+            _ => None,
+        }
     }
 
     /// Whether `record` needs the time the call finished (time windows bucket by it).
