@@ -101,7 +101,8 @@ pub use self::listener::{
 };
 pub use self::registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit};
 pub use fusebox_core::{
-    CallCounts, Cause, Circuit, Clock, ManualClock, Metrics, Outcome, Permit, Policy,
-    PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock, TripRule, Window,
+    CallCounts, CallError, CallFuture, Cause, Circuit, Clock, ManualClock, Metrics, Outcome,
+    Permit, Policy, PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock,
+    TripRule, Window,
 };
 pub use fusebox_core::{duration, trip};
