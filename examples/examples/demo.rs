@@ -79,12 +79,20 @@ async fn main() {
 
 async fn run() -> Result<(), BoxError> {
     let serve = std::env::args().skip(1).any(|arg| arg == "--serve");
+    let start = Instant::now();
+    // Log lines as short as the progress lines: seconds since the start, level, message (the
+    // log listener's structured fields repeat what the message says).
     tracing_subscriber::fmt()
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .compact()
+        .with_timer(SinceStart(start))
+        .fmt_fields(tracing_subscriber::fmt::format::debug_fn(
+            |out, field, value| match field.name() {
+                "message" => write!(out, "{value:?}"),
+                _ => Ok(()),
+            },
+        ))
         .init();
-    let start = Instant::now();
 
     // Listeners: the log, Prometheus, a timeline for the final summary, Slack when configured.
     let timeline = Timeline::default();
@@ -180,10 +188,7 @@ async fn run() -> Result<(), BoxError> {
 
     if serve {
         println!();
-        println!(
-            "--serve: still serving; the dashboard is at http://{gateway}/admin?token={ADMIN_TOKEN}"
-        );
-        println!("press Ctrl-C to stop");
+        println!("--serve: still serving the URLs above; press Ctrl-C to stop");
         tokio::signal::ctrl_c().await?;
     }
     fusebox.shutdown(Duration::from_secs(5)).await?;
@@ -331,8 +336,13 @@ async fn traffic(gateway: SocketAddr, start: Instant, counts: Arc<ClientCounts>)
     let _ = limit.acquire_many(64).await;
 }
 
+/// The widest line the demo prints.
+const WIDTH: usize = 100;
+
+/// `[12.1s failing   ] client: ... | upstream inventory open`: the client's counts and the
+/// circuits that are not closed, wrapped at [`WIDTH`].
 fn progress(fusebox: &Fusebox, counts: &ClientCounts, elapsed: Duration) -> String {
-    let mut line = format!(
+    let mut out = format!(
         "[{:>4.1}s {:<10}] client: {} ok, {} failed, {} rejected |",
         elapsed.as_secs_f64(),
         Phase::at(elapsed).name(),
@@ -340,11 +350,46 @@ fn progress(fusebox: &Fusebox, counts: &ClientCounts, elapsed: Duration) -> Stri
         counts.failed.load(Ordering::Relaxed),
         counts.rejected.load(Ordering::Relaxed),
     );
-    for snapshot in fusebox.snapshot() {
-        line.push_str(&format!(" {} {} |", snapshot.name, snapshot.state));
+    let mut entries: Vec<String> = fusebox
+        .snapshot()
+        .into_iter()
+        .filter(|snapshot| snapshot.state != State::Closed)
+        .map(|snapshot| format!("{} {}", snapshot.name, snapshot.state.as_str()))
+        .collect();
+    if entries.is_empty() {
+        entries.push("every circuit closed".to_owned());
     }
-    line.pop();
-    line
+    let indent = " ".repeat(19);
+    let mut column = out.chars().count();
+    for (n, entry) in entries.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+            column += 1;
+        }
+        if column + 1 + entry.chars().count() > WIDTH {
+            out.push('\n');
+            out.push_str(&indent);
+            column = indent.len();
+        } else {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(entry);
+        column += entry.chars().count();
+    }
+    out
+}
+
+/// The log's timestamps: seconds since the demo started, like the progress lines.
+struct SinceStart(Instant);
+
+impl tracing_subscriber::fmt::time::FormatTime for SinceStart {
+    fn format_time(
+        &self,
+        out: &mut tracing_subscriber::fmt::format::Writer<'_>,
+    ) -> std::fmt::Result {
+        write!(out, "[{:>4.1}s]", self.0.elapsed().as_secs_f64())
+    }
 }
 
 /// Each circuit's calls by outcome, as a table.
@@ -401,21 +446,39 @@ impl Timeline {
         };
         let mut out = String::from("timeline of each circuit\n");
         for snapshot in fusebox.snapshot() {
-            out.push_str(&format!("  {} (now {})\n", snapshot.name, snapshot.state));
+            out.push_str(&format!(
+                "  {} (now {})\n",
+                snapshot.name,
+                snapshot.state.as_str()
+            ));
+            // The rule once, not on every line it tripped.
+            if let Some(circuit) = fusebox.get(&snapshot.name) {
+                out.push_str(&format!(
+                    "           trips on {}\n",
+                    circuit.policy().trip()
+                ));
+            }
             let mut any = false;
             for (at, signal) in entries.iter().filter(|(_, s)| s.circuit == snapshot.name) {
                 any = true;
-                let rate = signal
+                let mut rate = signal
                     .metrics
                     .failure_rate()
                     .map(|r| format!(", failure rate {:.0}%", r * 100.0))
                     .unwrap_or_default();
+                // A latency rule trips with few failures: say how slow it was.
+                for (threshold, _) in signal.metrics.slow() {
+                    if let Some(slow) = signal.metrics.slow_rate(threshold) {
+                        let threshold = fusebox::duration::display(threshold);
+                        rate.push_str(&format!(", {:.0}% over {threshold}", slow * 100.0));
+                    }
+                }
                 out.push_str(&format!(
                     "    {:>5.1}s  {:<9} → {:<9}  {}{rate}\n",
                     at.as_secs_f64(),
                     signal.from.as_str(),
                     signal.to.as_str(),
-                    signal.cause,
+                    signal.cause.as_str(),
                 ));
             }
             if !any {

@@ -15,6 +15,7 @@
 //! | [`Policy`] | all of the above, validated |
 //! | [`Clock`] | monotonic time, real or manual |
 //! | [`Circuit`] | the state machine |
+//! | [`Circuit::call`], [`CallFuture`] | a call in one step: acquire, run, classify, finish |
 //! | [`Signal`] | the news of a transition |
 //!
 //! ```
@@ -71,7 +72,8 @@ pub mod wall;
 mod window;
 
 pub use circuit::{
-    Admission, CallCounts, Circuit, CircuitBuilder, Command, OwnedAdmission, Rejected, Snapshot,
+    Admission, CallCounts, CallError, CallFuture, Circuit, CircuitBuilder, Command, OwnedAdmission,
+    Rejected, Snapshot,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use outcome::Outcome;

@@ -13,6 +13,10 @@
 //! the box. With feature `http`, `CircuitBreakerLayer::respond_503` answers rejections with
 //! `503 Service Unavailable` instead and keeps the inner error type.
 //!
+//! [`FallbackLayer`] answers rejected calls (and, when asked, failed ones) with a value
+//! computed from the [`Rejected`] or the error, like fluxgate's `fallback=`. Outside tower,
+//! [`Circuit::call`] and [`Circuit::call_async`] guard a closure or a future in one step.
+//!
 //! [`Fusebox`] is the registry of named circuits: per-name policies, the listener stack every
 //! circuit reports its transitions to ([`listener`]), snapshots and manual commands by name,
 //! and keyed routing ([`key`]): one layer, one circuit per host, route or any key.
@@ -73,6 +77,7 @@ pub mod classify;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
+pub mod fallback;
 #[cfg(feature = "http")]
 mod http;
 pub mod key;
@@ -81,16 +86,19 @@ mod registry;
 
 pub mod future {
     //! The response futures of the services: [`ResponseFuture`] for
-    //! [`CircuitBreaker`](crate::CircuitBreaker) and, with feature `http`,
-    //! `Respond503Future` for `Respond503` (feature `http`).
+    //! [`CircuitBreaker`](crate::CircuitBreaker), [`FallbackFuture`] for
+    //! [`Fallback`](crate::Fallback) and, with feature `http`, `Respond503Future` for
+    //! `Respond503`.
 
     pub use crate::breaker::future::ResponseFuture;
+    pub use crate::fallback::future::FallbackFuture;
     #[cfg(feature = "http")]
     pub use crate::http::Respond503Future;
 }
 
 pub use self::breaker::error::{BoxError, Rejected, retry_after_secs};
 pub use self::breaker::{CircuitBreaker, CircuitBreakerLayer};
+pub use self::fallback::{Fallback, FallbackLayer};
 #[cfg(feature = "http")]
 pub use self::http::{
     EmptyBody, Respond503, Respond503Layer, RespondRejected, rejection_response,
@@ -101,7 +109,8 @@ pub use self::listener::{
 };
 pub use self::registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit};
 pub use fusebox_core::{
-    CallCounts, Cause, Circuit, Clock, ManualClock, Metrics, Outcome, Permit, Policy,
-    PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock, TripRule, Window,
+    CallCounts, CallError, CallFuture, Cause, Circuit, Clock, ManualClock, Metrics, Outcome,
+    Permit, Policy, PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock,
+    TripRule, Window,
 };
 pub use fusebox_core::{duration, trip};

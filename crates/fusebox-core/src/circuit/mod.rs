@@ -18,6 +18,7 @@
 //! signal each, in order, to the `on_signal` sink given to [`CircuitBuilder`].
 
 mod admission;
+mod call;
 mod period;
 mod stripes;
 
@@ -25,6 +26,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 pub use admission::{Admission, OwnedAdmission, Rejected};
+pub use call::{CallError, CallFuture};
 pub(crate) use period::Core;
 use stripes::{FAILURE, IGNORED, REJECTED, SUCCESS, Stripe, stripe_count};
 
