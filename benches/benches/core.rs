@@ -4,6 +4,11 @@
 //! the time reported is per call on each thread while both hammer it.
 
 #![allow(missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark whose setup fails has nothing to measure"
+)]
 
 use std::hint::black_box;
 use std::sync::Barrier;

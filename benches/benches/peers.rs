@@ -26,6 +26,11 @@
 //! - `recloser_sync`: `Recloser::default()` (ring buffer of 100, 50% error rate), `call`.
 
 #![allow(missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark whose setup fails has nothing to measure"
+)]
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};

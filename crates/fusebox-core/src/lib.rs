@@ -46,10 +46,7 @@
 //! assert_eq!(circuit.state(), State::Closed);
 //! # Ok::<(), fusebox_core::PolicyError>(())
 //! ```
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod circuit;
 mod clock;

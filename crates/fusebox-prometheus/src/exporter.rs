@@ -154,7 +154,7 @@ impl PrometheusExporter {
     /// recorder and spawns the upkeep task.
     ///
     /// Keep the builder's default naming: with `with_recommended_naming(true)` the exporter
-    /// appends `_total` to counter names, and fluxgate's `..._total` counters would render as
+    /// appends `_total` to counter names, and the `..._total` counters would render as
     /// `..._total_total`.
     ///
     /// # Errors

@@ -25,8 +25,8 @@ const AUTOMATIC_TRANSITIONS: [(State, State); 4] = [
     (State::HalfOpen, State::Open),
 ];
 
-/// Writes circuit states and transitions to the [`metrics`] facade, with fluxgate's names
-/// and labels.
+/// Writes circuit states and transitions to the [`metrics`] facade, under the crate's
+/// [metric names and labels](crate).
 ///
 /// | metric | type | labels | value |
 /// |---|---|---|---|

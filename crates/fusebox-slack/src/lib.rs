@@ -100,10 +100,7 @@
 //! | `metrics.consecutive_failures` | integer | the current failure streak |
 //!
 //! Field order is not significant; new fields may be added.
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod future;
