@@ -6,6 +6,12 @@
 //! default rule stays far from tripping, so evaluations are skipped by the stripe's budget.
 
 #![allow(missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark whose setup fails has nothing to measure"
+)]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -4,6 +4,11 @@
 //! Futures are polled once with a no-op waker: no runtime, only the layer's cost.
 
 #![allow(missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark whose setup fails has nothing to measure"
+)]
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};

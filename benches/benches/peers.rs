@@ -21,6 +21,12 @@
 //! anything is measured.
 
 #![allow(missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark whose setup fails has nothing to measure"
+)]
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};

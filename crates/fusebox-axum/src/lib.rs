@@ -40,10 +40,7 @@
 //! What this crate does not do: decide whether a call may run (that is
 //! [`fusebox::Circuit`]), classify responses ([`fusebox::classify`]) or render metrics
 //! (a Prometheus exporter hands [`metrics_route`] its render function).
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod admin;
 mod metrics;

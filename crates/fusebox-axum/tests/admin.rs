@@ -112,7 +112,8 @@ fn payments_json(policy: &str) -> Value {
             "failures": 0,
             "failure_rate": null,
             "avg_latency_ms": null,
-            "consecutive_failures": 0
+            "consecutive_failures": 0,
+            "slow": []
         },
         "calls": {"success": 1, "failure": 3, "ignored": 0, "rejected": 1},
         "policy": policy
@@ -134,7 +135,8 @@ fn search_json(policy: &str) -> Value {
             "failures": 0,
             "failure_rate": 0.0,
             "avg_latency_ms": 0.0,
-            "consecutive_failures": 0
+            "consecutive_failures": 0,
+            "slow": []
         },
         "calls": {"success": 2, "failure": 0, "ignored": 0, "rejected": 0},
         "policy": policy

@@ -4,6 +4,9 @@
 //! and permit policies, and in config files. [`parse`] reads it and [`display`] writes the
 //! shortest exact form, so anything written can be read back unchanged. Whether a duration is
 //! acceptable where it is used (zero, for instance) is for the caller to decide, not this module.
+//!
+//! Machines get whole seconds instead: [`retry_after_secs`] is the `Retry-After` of a wait, in
+//! HTTP headers and JSON alike.
 
 use std::fmt;
 use std::time::Duration;
@@ -162,6 +165,23 @@ impl fmt::Display for DisplayDuration {
     }
 }
 
+/// The `Retry-After` value for a wait: whole seconds, rounded up, at least 1.
+///
+/// A client told `0` would retry at once and be rejected again, so the floor is one second.
+///
+/// ```
+/// use std::time::Duration;
+/// use fusebox_core::duration::retry_after_secs;
+///
+/// assert_eq!(retry_after_secs(Duration::ZERO), 1);
+/// assert_eq!(retry_after_secs(Duration::from_millis(1000)), 1);
+/// assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
+/// ```
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let partial = u64::from(wait.subsec_nanos() > 0);
+    wait.as_secs().saturating_add(partial).max(1)
+}
+
 /// The error returned when text is not a duration; its message says what a duration looks like.
 ///
 /// ```
@@ -232,6 +252,23 @@ impl std::error::Error for ParseDurationError {}
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_with_a_floor_of_one() {
+        let cases = [
+            (Duration::ZERO, 1),
+            (Duration::from_millis(1), 1),
+            (Duration::from_millis(999), 1),
+            (Duration::from_millis(1000), 1),
+            (Duration::from_millis(1001), 2),
+            (Duration::from_nanos(2_000_000_001), 3),
+            (Duration::from_secs(60), 60),
+            (Duration::MAX, u64::MAX),
+        ];
+        for (wait, secs) in cases {
+            assert_eq!(retry_after_secs(wait), secs, "{wait:?}");
+        }
+    }
 
     fn parse_err(text: &str) -> String {
         parse(text).unwrap_err().to_string()

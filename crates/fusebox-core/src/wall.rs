@@ -2,16 +2,20 @@
 //! milliseconds.
 //!
 //! Circuits only read wall time for the `at` of a [`Signal`](crate::Signal) and the `since` of
-//! a [`Snapshot`](crate::Snapshot); every crate that shows those to people formats them here.
-//! One conversion from days to a civil date is all it takes, so no date crate is needed.
+//! a [`Snapshot`](crate::Snapshot); every crate that shows those to people formats them here,
+//! with `humantime`'s RFC 3339 formatter.
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const SECONDS_PER_DAY: i64 = 86_400;
+/// The last instant RFC 3339's four-digit years can write: 9999-12-31T23:59:59.999999999Z.
+const LAST: Duration = Duration::new(253_402_300_799, 999_999_999);
 
 /// `at` as RFC 3339 in UTC to the second, e.g. `2023-11-14T22:13:20Z`.
 ///
-/// Sub-second digits are truncated; times before 1970 are supported.
+/// Sub-second digits are truncated. Times outside the years 1970 to 9999 (a wall clock set
+/// far wrong) are shown as the nearest end of that range rather than failing;
+/// [`unix_millis`] still tells the true value.
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
@@ -23,81 +27,44 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// assert_eq!(wall::unix_millis(at), 1_700_000_000_120);
 /// ```
 pub fn rfc3339(at: SystemTime) -> String {
-    let seconds = unix_seconds(at);
-    format!("{}Z", date_time(seconds))
+    humantime::format_rfc3339_seconds(clamped(at)).to_string()
 }
 
-/// `at` as RFC 3339 in UTC with milliseconds, e.g. `2023-11-14T22:13:20.120Z` (truncated).
+/// `at` as RFC 3339 in UTC with milliseconds, e.g. `2023-11-14T22:13:20.120Z` (truncated;
+/// clamped like [`rfc3339`]).
 pub fn rfc3339_millis(at: SystemTime) -> String {
-    let millis = unix_millis(at);
-    format!(
-        "{}.{:03}Z",
-        date_time(millis.div_euclid(1000)),
-        millis.rem_euclid(1000)
-    )
+    Rfc3339Millis(at).to_string()
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` of Unix `seconds`.
-fn date_time(seconds: i64) -> String {
-    let days = seconds.div_euclid(SECONDS_PER_DAY);
-    let of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
+/// [`rfc3339_millis`] written straight into a formatter, for serializers that take
+/// `Display`.
+pub(crate) struct Rfc3339Millis(pub(crate) SystemTime);
+
+impl fmt::Display for Rfc3339Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        humantime::format_rfc3339_millis(clamped(self.0)).fmt(f)
+    }
+}
+
+/// `at` within what `humantime` formats (it panics before 1970 and fails after 9999).
+fn clamped(at: SystemTime) -> SystemTime {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(after) if after <= LAST => at,
+        Ok(_) => UNIX_EPOCH + LAST,
+        Err(_) => UNIX_EPOCH,
+    }
 }
 
 /// Milliseconds since the Unix epoch (negative before it), rounded down, saturating.
 pub fn unix_millis(at: SystemTime) -> i64 {
     match at.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
-        Err(before) => negative_floor(before.duration(), Duration::as_millis, 1_000_000),
+        Err(before) => {
+            let before = before.duration();
+            let partial = u128::from(before.as_nanos() % 1_000_000 != 0);
+            i64::try_from(before.as_millis() + partial).map_or(i64::MIN, |millis| -millis)
+        }
     }
-}
-
-/// Whole seconds since the Unix epoch, rounded down, saturating.
-fn unix_seconds(at: SystemTime) -> i64 {
-    match at.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-        Err(before) => negative_floor(
-            before.duration(),
-            |d| u128::from(d.as_secs()),
-            1_000_000_000,
-        ),
-    }
-}
-
-/// `-before` in the unit `whole` counts, rounded towards negative infinity, where
-/// `nanos_per_unit` is that unit in nanoseconds.
-fn negative_floor(before: Duration, whole: fn(&Duration) -> u128, nanos_per_unit: u128) -> i64 {
-    let mut units = whole(&before);
-    if before.as_nanos() % nanos_per_unit != 0 {
-        units += 1;
-    }
-    i64::try_from(units).map_or(i64::MIN, |units| -units)
-}
-
-/// The proleptic Gregorian date of `days` since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -126,61 +93,34 @@ mod tests {
     }
 
     #[test]
-    fn millisecond_precision_truncates_and_handles_times_before_the_epoch() {
-        let at = |secs: u64, millis: u64| {
-            UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis)
-        };
+    fn millisecond_precision_truncates() {
+        let at = |secs: u64, nanos: u32| UNIX_EPOCH + Duration::new(secs, nanos);
         assert_eq!(rfc3339_millis(at(0, 0)), "1970-01-01T00:00:00.000Z");
         assert_eq!(
-            rfc3339_millis(at(951_868_799, 999)),
+            rfc3339_millis(at(951_868_799, 999_999_999)),
             "2000-02-29T23:59:59.999Z"
         );
         assert_eq!(
-            rfc3339_millis(at(4_107_542_400, 5)),
+            rfc3339_millis(at(4_107_542_400, 5_000_000)),
             "2100-03-01T00:00:00.005Z"
         );
-        assert_eq!(
-            rfc3339_millis(UNIX_EPOCH - Duration::from_millis(1)),
-            "1969-12-31T23:59:59.999Z"
-        );
     }
 
     #[test]
-    fn times_before_the_epoch_round_down() {
+    fn times_outside_the_years_1970_to_9999_are_clamped_instead_of_panicking() {
         let just_before = UNIX_EPOCH - Duration::from_millis(1);
-        assert_eq!(rfc3339(just_before), "1969-12-31T23:59:59Z");
-        assert_eq!(unix_millis(just_before), -1);
-        let one_second_before = UNIX_EPOCH - Duration::from_secs(1);
-        assert_eq!(rfc3339(one_second_before), "1969-12-31T23:59:59Z");
-        assert_eq!(unix_millis(one_second_before), -1000);
-        assert_eq!(
-            rfc3339(UNIX_EPOCH - Duration::from_secs(86_400 * 365)),
-            "1969-01-01T00:00:00Z"
-        );
+        assert_eq!(rfc3339(just_before), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_millis(just_before), "1970-01-01T00:00:00.000Z");
+        let year_10000 = at(253_402_300_800);
+        assert_eq!(rfc3339(year_10000), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339_millis(year_10000), "9999-12-31T23:59:59.999Z");
     }
 
     #[test]
-    fn every_day_of_four_centuries_round_trips_through_the_calendar() {
-        // Walk day by day from 1900-01-01 and check the date advances like a calendar does.
-        let (mut year, mut month, mut day) = (1900, 1, 1);
-        for days in -25_567..(-25_567 + 146_097) {
-            assert_eq!(civil_from_days(days), (year, month, day), "day {days}");
-            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-            let month_length = match month {
-                2 if leap => 29,
-                2 => 28,
-                4 | 6 | 9 | 11 => 30,
-                _ => 31,
-            };
-            day += 1;
-            if day > month_length {
-                day = 1;
-                month += 1;
-                if month > 12 {
-                    month = 1;
-                    year += 1;
-                }
-            }
-        }
+    fn unix_millis_round_down_before_the_epoch() {
+        assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_millis(1)), -1);
+        assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_micros(1)), -1);
+        assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_secs(1)), -1000);
+        assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_micros(1_500)), -2);
     }
 }

@@ -1,6 +1,12 @@
 //! Calls outside tower: `Circuit::call`, `call_with`, `call_async` and `call_future` acquire,
 //! run, classify and finish in one step, and count a call that never finishes as ignored.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
 use std::error::Error as _;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -1,4 +1,10 @@
 //! SPEC §1–§6 as behaviour of a circuit, call by call, on a manual clock.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of tests, where a failed unwrap is a failed test"
+)]
 
 mod support;
 

@@ -1,4 +1,10 @@
 //! What a circuit costs in memory and in allocations, counted by a global allocator.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of tests, where a failed unwrap is a failed test"
+)]
 
 use std::time::Duration;
 

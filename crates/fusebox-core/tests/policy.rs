@@ -1,4 +1,10 @@
 //! SPEC defaults and every validation error of the policy builder.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers of tests, where a failed unwrap is a failed test"
+)]
 
 use std::time::Duration;
 

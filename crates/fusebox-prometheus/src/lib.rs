@@ -1,7 +1,7 @@
 //! Prometheus metrics for [`fusebox`] circuits, over the [`metrics`] facade.
 //!
-//! The metric names and labels are fluxgate's, so its dashboards, alerts and PromQL work
-//! unchanged; call counts and failure rates come on top:
+//! The metric names and labels are those existing circuit-breaker dashboards, alerts and
+//! PromQL already query; call counts and failure rates come on top:
 //!
 //! | metric | type | labels | written by |
 //! |---|---|---|---|
@@ -23,7 +23,7 @@
 //! HTTP listener or push gateway), keeps its upkeep running and renders the text your
 //! `/metrics` route returns; its docs show an axum route and a separate metrics port.
 //!
-//! Some queries, as in fluxgate's documentation:
+//! Some queries:
 //!
 //! ```text
 //! circuit_breaker_state{state="open"} == 1                          # circuits open now
@@ -68,10 +68,7 @@
 //! # Ok(())
 //! # }
 //! ```
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod calls;
 mod exporter;

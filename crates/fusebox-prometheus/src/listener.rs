@@ -25,8 +25,8 @@ const AUTOMATIC_TRANSITIONS: [(State, State); 4] = [
     (State::HalfOpen, State::Open),
 ];
 
-/// Writes circuit states and transitions to the [`metrics`] facade, with fluxgate's names
-/// and labels.
+/// Writes circuit states and transitions to the [`metrics`] facade, under the crate's
+/// [metric names and labels](crate).
 ///
 /// | metric | type | labels | value |
 /// |---|---|---|---|
@@ -120,12 +120,20 @@ fn transitions(circuit: &SharedString, from: State, to: State) -> metrics::Count
 }
 
 impl Default for PrometheusListener {
-    /// Same as [`PrometheusListener::new`].
+    /// Same as [`PrometheusListener::new`], for code that builds its listeners generically.
     ///
     /// ```
+    /// use fusebox::Fusebox;
     /// use fusebox_prometheus::PrometheusListener;
     ///
-    /// assert_eq!(format!("{:?}", PrometheusListener::default()), "PrometheusListener");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fusebox = Fusebox::builder()
+    ///     .listener("prometheus", PrometheusListener::default())
+    ///     .build()?;
+    /// assert_eq!(fusebox.listener_stats()[0].name, "prometheus");
+    /// # Ok(())
+    /// # }
     /// ```
     fn default() -> Self {
         PrometheusListener::new()

@@ -1,6 +1,7 @@
 //! The four metric names, their `# HELP` descriptions and [`describe`].
 //!
-//! Names and labels are fluxgate's, unchanged, so its dashboards and PromQL keep working.
+//! Names and labels are fixed: dashboards, alert rules and PromQL written for them (see
+//! `deploy/`) depend on them.
 //! Writing values lives with the listener (states, transitions) and with [`record_calls`]
 //! (call counts, failure rate), not here.
 //!

@@ -1,4 +1,4 @@
-//! The PromQL of fluxgate's documentation, run over rendered expositions, selects the series
+//! The PromQL of the crate documentation, run over rendered expositions, selects the series
 //! an operator expects.
 //!
 //! The queries aggregate over every circuit of the process, so this binary holds one scenario
@@ -67,7 +67,7 @@ fn probes(circuit: &str, value: f64) -> (Labels, f64) {
 }
 
 #[tokio::test]
-async fn fluxgate_queries_select_the_expected_series() {
+async fn documented_queries_select_the_expected_series() {
     let clock = ManualClock::new();
     let fusebox = Fusebox::builder()
         .clock(clock.clone())

@@ -65,45 +65,35 @@
 //!
 //! # Webhook body
 //!
-//! [`WebhookListener`] POSTs each signal as one JSON object:
+//! [`WebhookListener`] POSTs each signal as one JSON object, the
+//! [signal JSON of `fusebox-core`](fusebox_core#json-feature-serde) (whose table says what
+//! each field means); the admin API of `fusebox-axum` shows circuits in the same terms:
 //!
 //! ```json
 //! {
 //!   "circuit": "payments",
 //!   "from": "closed",
 //!   "to": "open",
-//!   "at": "2026-11-21T12:00:00Z",
-//!   "at_unix_ms": 1795262400000,
+//!   "at": "2026-11-21T12:00:00.250Z",
+//!   "at_unix_ms": 1795262400250,
 //!   "cause": "tripped",
 //!   "rule": "min_requests(20) & failure_rate(0.5)",
+//!   "scope": null,
+//!   "origin": null,
+//!   "details": {},
 //!   "metrics": {
 //!     "total": 24,
 //!     "failures": 15,
 //!     "failure_rate": 0.625,
 //!     "avg_latency_ms": null,
-//!     "consecutive_failures": 3
+//!     "consecutive_failures": 3,
+//!     "slow": []
 //!   }
 //! }
 //! ```
 //!
-//! | field | type | meaning |
-//! |---|---|---|
-//! | `circuit` | string | the circuit's name |
-//! | `from`, `to` | string | states: `closed`, `open`, `half_open`, `metrics_only`, `disabled`, `forced_open` |
-//! | `at` | string | when, RFC 3339 in UTC, to the second |
-//! | `at_unix_ms` | integer | when, in milliseconds since the Unix epoch |
-//! | `cause` | string | `registered`, `tripped`, `probe`, `recovered`, `reopened`, `probe_timeout` or `manual` |
-//! | `rule` | string or null | the trip rule's text, for `tripped` and `reopened` |
-//! | `metrics.total`, `metrics.failures` | integer | calls and failures in the window at that moment |
-//! | `metrics.failure_rate` | number or null | `failures / total`; null for an empty window |
-//! | `metrics.avg_latency_ms` | number or null | mean call duration; null unless latency is measured |
-//! | `metrics.consecutive_failures` | integer | the current failure streak |
-//!
 //! Field order is not significant; new fields may be added.
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod future;

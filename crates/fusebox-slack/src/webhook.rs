@@ -1,6 +1,7 @@
 //! [`WebhookListener`]: every transition as a JSON `POST` to any URL.
 //!
-//! The body's schema is documented at the crate root; it is built here and nowhere else.
+//! The body is the signal's JSON from `fusebox-core` (feature `serde`), the shape the admin
+//! API's snapshots share; the crate root shows it to webhook receivers.
 
 use std::error::Error;
 use std::fmt;
@@ -10,11 +11,9 @@ use std::time::Duration;
 
 use fusebox::listener::Handled;
 use fusebox_core::Signal;
-use fusebox_core::wall::{rfc3339, unix_millis};
 use http::StatusCode;
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
-use serde_json::{Value, json};
 use tower_service::Service;
 
 use crate::config::{self, http_url};
@@ -134,10 +133,10 @@ impl WebhookListener {
         let response = self
             .client
             .post(Url::clone(&self.url))
-            .header(CONTENT_TYPE, "application/json")
             .headers(HeaderMap::clone(&self.headers))
+            // `Content-Type: application/json` unless a configured header says otherwise.
+            .json(&signal)
             .timeout(self.timeout)
-            .body(body(&signal).to_string())
             .send()
             .await
             .map_err(|error| {
@@ -280,27 +279,6 @@ impl fmt::Debug for WebhookListenerBuilder {
             .field("include_registrations", &self.include_registrations)
             .finish_non_exhaustive()
     }
-}
-
-/// The signal as the crate root documents it.
-fn body(signal: &Signal) -> Value {
-    let metrics = &signal.metrics;
-    json!({
-        "circuit": &*signal.circuit,
-        "from": signal.from.as_str(),
-        "to": signal.to.as_str(),
-        "at": rfc3339(signal.at),
-        "at_unix_ms": unix_millis(signal.at),
-        "cause": signal.cause.as_str(),
-        "rule": signal.cause.rule(),
-        "metrics": {
-            "total": metrics.total(),
-            "failures": metrics.failures(),
-            "failure_rate": metrics.failure_rate(),
-            "avg_latency_ms": metrics.avg_latency().map(|latency| latency.as_secs_f64() * 1000.0),
-            "consecutive_failures": metrics.consecutive_failures(),
-        }
-    })
 }
 
 impl Service<Signal> for WebhookListener {

@@ -4,7 +4,7 @@
 use std::error::Error as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::routing::post;
 use fusebox::listener::Handled;
 use fusebox_core::trip::failure_streak;
-use fusebox_core::{Circuit, ManualClock, Outcome, Permit, Policy, Retry, Signal, State};
+use fusebox_core::{Cause, Circuit, ManualClock, Outcome, Permit, Policy, Retry, Signal, State};
 use fusebox_slack::{WebhookError, WebhookListener};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -117,20 +117,75 @@ async fn a_tripped_signal_is_posted_as_documented_json() {
             "circuit": "payments",
             "from": "closed",
             "to": "open",
-            "at": "2023-11-14T22:13:20Z",
+            "at": "2023-11-14T22:13:20.600Z",
             "at_unix_ms": 1_700_000_000_600_i64,
             "cause": "tripped",
             "rule": "failure_streak(2)",
+            "scope": null,
+            "origin": null,
+            "details": {},
             "metrics": {
                 "total": 3,
                 "failures": 2,
                 "failure_rate": 2.0 / 3.0,
                 "avg_latency_ms": 200.0,
-                "consecutive_failures": 2
+                "consecutive_failures": 2,
+                "slow": []
             }
         })
     );
     assert_eq!(headers[CONTENT_TYPE], "application/json");
+}
+
+#[tokio::test]
+async fn another_replicas_signal_carries_its_origin_and_the_circuits_details() {
+    let receiver = Receiver::start().await;
+    let signal = Signal::new("payments", State::Open, State::Closed, Cause::Fleet)
+        .with_at(UNIX_EPOCH + Duration::from_millis(1_700_000_000_250))
+        .with_origin("replica-b")
+        .with_details(Arc::from(vec![("team".to_owned(), "checkout".to_owned())]));
+    WebhookListener::builder(receiver.url())
+        .build()
+        .unwrap()
+        .oneshot(signal)
+        .await
+        .unwrap();
+
+    let body = &receiver.requests()[0].1;
+    assert_eq!(
+        [
+            &body["cause"],
+            &body["origin"],
+            &body["details"],
+            &body["at"]
+        ],
+        [
+            &json!("fleet"),
+            &json!("replica-b"),
+            &json!({"team": "checkout"}),
+            &json!("2023-11-14T22:13:20.250Z")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_configured_content_type_replaces_the_json_one() {
+    let receiver = Receiver::start().await;
+    WebhookListener::builder(receiver.url())
+        .header(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/vnd.alerts+json"),
+        )
+        .build()
+        .unwrap()
+        .oneshot(tripped_circuit_signals()[1].clone())
+        .await
+        .unwrap();
+
+    let requests = receiver.requests();
+    let contents: Vec<_> = requests[0].0.get_all(CONTENT_TYPE).iter().collect();
+    assert_eq!(contents, ["application/vnd.alerts+json"]);
+    assert_eq!(requests[0].1["circuit"], "payments");
 }
 
 #[tokio::test]
@@ -216,16 +271,20 @@ async fn registrations_are_skipped_unless_asked_for() {
             "circuit": "payments",
             "from": "closed",
             "to": "closed",
-            "at": "2023-11-14T22:13:20Z",
+            "at": "2023-11-14T22:13:20.000Z",
             "at_unix_ms": 1_700_000_000_000_i64,
             "cause": "registered",
             "rule": null,
+            "scope": null,
+            "origin": null,
+            "details": {},
             "metrics": {
                 "total": 0,
                 "failures": 0,
                 "failure_rate": null,
                 "avg_latency_ms": null,
-                "consecutive_failures": 0
+                "consecutive_failures": 0,
+                "slow": []
             }
         })
     );

@@ -29,6 +29,7 @@
 //! | `http` | the 503 mode (`CircuitBreakerLayer::respond_503`), `classify::HttpClassifier` (5xx and transport errors are failures), `key::ByHost` for `http::Request` |
 //! | `reqwest` | `classify::HttpClassifier` and `key::ByHost` for `reqwest` |
 //! | `config` | `config::Config`: policies from a TOML file |
+//! | `serde` | `Serialize` for [`Signal`], [`Snapshot`] and [`Metrics`] (and `Deserialize` for [`State`], [`Cause`], ...) in the [JSON shape](fusebox_core#json-feature-serde) webhooks and admin APIs share |
 //!
 //! ```
 //! use std::time::Duration;
@@ -67,10 +68,6 @@
 //! # }
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![cfg_attr(
-    not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
 
 mod breaker;
 pub mod classify;

@@ -2,7 +2,8 @@
 //! failing and panicking listeners, flush and shutdown, and the exact log output.
 #![allow(
     clippy::unwrap_used,
-    reason = "helpers of tests, where a failed unwrap is a failed test"
+    clippy::panic,
+    reason = "helpers of tests, where a failed unwrap is a failed test, and listeners that panic on purpose"
 )]
 
 use std::convert::Infallible;

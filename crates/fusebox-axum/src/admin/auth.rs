@@ -40,10 +40,10 @@ pub const SESSION_COOKIE: &str = "fusebox_admin";
 ///     .session_lifetime(Duration::from_secs(3600))
 ///     .scheme(Scheme::Https);
 /// assert!(auth.requires_token());
-/// assert_eq!(
-///     format!("{auth:?}"),
-///     "AdminAuth { token: <redacted>, session_lifetime: 3600s, scheme: Https }",
-/// );
+/// assert_eq!(auth.session_max_age(), Duration::from_secs(3600));
+/// assert_eq!(auth.browser_scheme(), Scheme::Https);
+/// assert!(format!("{auth:?}").contains("token: <redacted>"));
+/// assert!(!format!("{auth:?}").contains("correct-horse"));
 /// assert!(AdminAuth::bearer("short").is_err());
 /// # Ok::<(), fusebox_axum::admin::InvalidToken>(())
 /// ```
@@ -147,6 +147,18 @@ impl AdminAuth {
     /// Whether requests must carry the token.
     pub fn requires_token(&self) -> bool {
         self.secret.is_some()
+    }
+
+    /// How long a dashboard session lasts, as set by
+    /// [`session_lifetime`](Self::session_lifetime) (rounded to whole seconds and clamped):
+    /// the session cookie's `Max-Age`.
+    pub fn session_max_age(&self) -> Duration {
+        self.session_lifetime
+    }
+
+    /// How browsers reach the router, as set by [`scheme`](Self::scheme).
+    pub fn browser_scheme(&self) -> Scheme {
+        self.scheme
     }
 
     /// Unix seconds now.
@@ -472,8 +484,12 @@ mod tests {
         let auth = AdminAuth::none_i_understand_the_risk();
         assert_eq!(auth.credential(&headers(&[])), Some(Credential::Open));
         assert_eq!(
-            format!("{auth:?}"),
-            "AdminAuth { token: None, session_lifetime: 28800s, scheme: Detect }"
+            (
+                auth.requires_token(),
+                auth.session_max_age(),
+                auth.browser_scheme()
+            ),
+            (false, Duration::from_secs(28_800), Scheme::Detect)
         );
     }
 

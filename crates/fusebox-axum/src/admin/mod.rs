@@ -21,15 +21,16 @@
 //!   "reopens": 0,
 //!   "retry_after_secs": 18,
 //!   "probes_in_flight": 0,
-//!   "metrics": {"total": 0, "failures": 0, "failure_rate": null, "avg_latency_ms": null, "consecutive_failures": 0},
+//!   "metrics": {"total": 0, "failures": 0, "failure_rate": null, "avg_latency_ms": null, "consecutive_failures": 0, "slow": []},
 //!   "calls": {"success": 120, "failure": 14, "ignored": 0, "rejected": 37},
 //!   "policy": "window=count(100) trip=... retry=... permit=... max_concurrent_probes=... close_after=... max_wait=60s"
 //! }
 //! ```
 //!
-//! `since` is RFC 3339 in UTC; `retry_after_secs` is the `Retry-After` a rejected call gets
-//! now (whole seconds, rounded up, at least 1), `null` outside `open` or when the retry policy
-//! never probes; `failure_rate` and `avg_latency_ms` are `null` on an empty window (and
+//! This is `fusebox-core`'s [snapshot JSON](fusebox_core#json-feature-serde), in the terms
+//! webhook signals use too, plus the circuit's `policy`. `since` is RFC 3339 in UTC;
+//! `retry_after_secs` is the `Retry-After` a rejected call gets now (whole seconds, rounded
+//! up, at least 1), `null` outside `open` or when the retry policy never probes; `failure_rate` and `avg_latency_ms` are `null` on an empty window (and
 //! `avg_latency_ms` when the policy does not measure latency). `metrics` is the current
 //! window; `calls` counts since the circuit was created. Circuit names are one path segment:
 //! percent-encode them (`GET%20%2Fusers%2F%7Bid%7D` for the route circuit `GET /users/{id}`).

@@ -525,14 +525,6 @@ mod tests {
     }
 
     #[test]
-    fn debug_shows_the_rule_as_written() {
-        assert_eq!(
-            format!("{:?}", min_requests(20) & !failure_streak(5)),
-            "TripRule(min_requests(20) & !failure_streak(5))"
-        );
-    }
-
-    #[test]
     fn display_parenthesizes_only_where_the_tree_needs_it() {
         let (a, b, c) = (closed, half_opened, || failure_streak(3));
         let cases = [

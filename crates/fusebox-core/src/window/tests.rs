@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers, outside `#[test]` functions
 use std::time::Duration;
 
 use proptest::prelude::*;

@@ -1,4 +1,4 @@
-//! Just enough PromQL to run fluxgate's documented queries over parsed expositions:
+//! Just enough PromQL to run the crate's documented queries over parsed expositions:
 //! selectors with `=` matchers, `== <number>`, `sum(...) [by (...)]`, and `rate`/`increase`
 //! over a range vector.
 //!

@@ -173,28 +173,32 @@ mod tests {
     }
 
     #[test]
-    fn debug_shows_admission_or_rejection() {
+    fn a_running_probe_holds_its_slot_and_a_rejected_call_fails_at_once() {
         let circuit = half_open_circuit();
         let admission = circuit.try_acquire_owned().expect("a free probe slot");
-        let future = ResponseFuture::new(Guarded::called(
-            std::future::pending::<Result<(), ()>>(),
+        let mut running = pin!(ResponseFuture::new(Guarded::called(
+            std::future::pending::<Result<(), std::io::Error>>(),
             admission,
             DefaultClassifier,
-        ));
-        assert_eq!(
-            format!("{future:?}"),
-            "ResponseFuture { admission: Some(OwnedAdmission { circuit: \"ledger\", probe: true, .. }), .. }"
-        );
+        )));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(running.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(circuit.snapshot().probes_in_flight, 1);
+
         let rejected = circuit
             .try_acquire()
             .expect_err("the only probe slot is taken");
-        let future = ResponseFuture::new(Guarded::<
-            std::future::Pending<Result<(), ()>>,
+        let mut future = pin!(ResponseFuture::new(Guarded::<
+            std::future::Pending<Result<(), std::io::Error>>,
             DefaultClassifier,
-        >::rejected(rejected));
+        >::rejected(rejected)));
+        let Poll::Ready(Err(error)) = future.as_mut().poll(&mut cx) else {
+            panic!("the rejection, at once");
+        };
+        let rejected = error.downcast_ref::<Rejected>().expect("a rejection");
         assert_eq!(
-            format!("{future:?}"),
-            "ResponseFuture { rejected: Rejected { circuit: \"ledger\", state: HalfOpen, retry_after: None } }"
+            (&**rejected.circuit(), rejected.state()),
+            ("ledger", State::HalfOpen)
         );
     }
 }

@@ -9,8 +9,7 @@
 //!   `Fn(&Result<Res, E>) -> Outcome` is a classifier too.
 //! - `HttpClassifier` (feature `http`): 5xx responses and transport errors are failures;
 //!   another fusebox layer's 503 for a rejection does not count.
-//! - [`ClassifyExt`]: combine classifiers with `and`, `or` and `not`, like fluxgate's trackers
-//!   `&`, `|` and `~`.
+//! - [`ClassifyExt`]: combine classifiers with `and`, `or` and `not`.
 //!
 //! A classifier is cloned once per call (into the response future): keep it cheap to clone,
 //! or share it behind an [`Arc`].

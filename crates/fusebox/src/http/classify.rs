@@ -333,14 +333,20 @@ mod tests {
     }
 
     #[test]
-    fn debug_shows_status_ranges() {
+    fn single_statuses_move_in_and_out_of_the_failure_range() {
         let classifier = HttpClassifier::server_errors()
             .also_fail(StatusCode::TOO_MANY_REQUESTS)
             .ignore(StatusCode::NOT_IMPLEMENTED);
+        let outcomes: Vec<_> = [428, 429, 430, 499, 500, 501, 502, 599]
+            .into_iter()
+            .map(|status| classifier.outcome(StatusCode::from_u16(status).unwrap()))
+            .collect();
+        use Outcome::{Failure, Ignored, Success};
         assert_eq!(
-            format!("{classifier:?}"),
-            "HttpClassifier { failures: {429, 500, 502..=599}, ignored: {501}, \
-             count_rejections: false }"
+            outcomes,
+            [
+                Success, Failure, Success, Success, Failure, Ignored, Failure, Failure
+            ]
         );
     }
 }
