@@ -14,7 +14,7 @@
 //! `503 Service Unavailable` instead and keeps the inner error type.
 //!
 //! [`FallbackLayer`] answers rejected calls (and, when asked, failed ones) with a value
-//! computed from the [`Rejected`] or the error, like fluxgate's `fallback=`. Outside tower,
+//! computed from the [`Rejected`] or the error. Outside tower,
 //! [`Circuit::call`] and [`Circuit::call_async`] guard a closure or a future in one step.
 //!
 //! [`Fusebox`] is the registry of named circuits: per-name policies, the listener stack every

@@ -1,5 +1,5 @@
 //! Answers for calls that got none: [`Fallback`] turns a breaker's rejection (and, when
-//! asked, a failed call's error) into a response, like fluxgate's `fallback=`.
+//! asked, a failed call's error) into a response.
 //!
 //! Put [`FallbackLayer`] outside a [`CircuitBreakerLayer`](crate::CircuitBreakerLayer), with
 //! any tower middleware in between: it recovers the [`Rejected`] from the [`BoxError`] by
