@@ -290,15 +290,17 @@ impl History {
 
     fn rates(&self, name: &str) -> FailureRates {
         let now = self.now();
-        let rings = self.lock();
-        let ring = rings.rates.get(name);
-        let points = (0..RATE_POINTS)
-            .map(|age| {
-                let index = now.checked_sub(u32::try_from(RATE_POINTS - 1 - age).ok()?)?;
-                let bucket = ring?.iter().find(|bucket| bucket.index == index)?;
-                Some(bucket.point())
-            })
-            .collect();
+        let mut points = vec![None; RATE_POINTS];
+        if let Some(ring) = self.lock().rates.get(name) {
+            for bucket in ring {
+                let age = now
+                    .checked_sub(bucket.index)
+                    .and_then(|age| usize::try_from(age).ok());
+                if let Some(age) = age.filter(|&age| age < RATE_POINTS) {
+                    points[RATE_POINTS - 1 - age] = Some(bucket.point());
+                }
+            }
+        }
         FailureRates {
             interval: RATE_INTERVAL,
             points,
