@@ -116,8 +116,28 @@ fn payments_json(policy: &str) -> Value {
             "slow": []
         },
         "calls": {"success": 1, "failure": 3, "ignored": 0, "rejected": 1},
-        "policy": policy
+        "policy": policy,
+        "history": [{
+            "at": "2023-11-14T22:13:20.250Z",
+            "from": "closed",
+            "to": "open",
+            "cause": "tripped",
+            "rule": "failure_streak(3)",
+            "origin": null,
+            "failure_rate": 0.75,
+            "summary": "tripped: failure_streak(3), failure rate 75%"
+        }],
+        // The trip's window, then reads of the open circuit, all in the first 15 s.
+        "failure_rates": rates(json!({"failure_rate": 0.75, "state": "open"}))
     })
+}
+
+/// The `failure_rates` of a circuit sampled only in the current interval: 39 points without
+/// a sample, then `now`.
+fn rates(now: Value) -> Value {
+    let mut points = vec![Value::Null; 39];
+    points.push(now);
+    json!({"interval_secs": 15, "points": points})
 }
 
 fn search_json(policy: &str) -> Value {
@@ -139,7 +159,9 @@ fn search_json(policy: &str) -> Value {
             "slow": []
         },
         "calls": {"success": 2, "failure": 0, "ignored": 0, "rejected": 0},
-        "policy": policy
+        "policy": policy,
+        "history": [],
+        "failure_rates": rates(json!({"failure_rate": 0.0, "state": "closed"}))
     })
 }
 
@@ -813,6 +835,11 @@ async fn dashboard_page_has_the_card_template_and_safe_headers() {
         r#"data-command="force-open""#,
         r#"data-command="disable""#,
         r#"data-command="metrics-only""#,
+        r#"<svg class="spark""#,
+        r#"<ol class="transitions">"#,
+        r#"data-confirm"#,
+        r#"data-cancel"#,
+        r#"<section id="unused" hidden>"#,
         r#"id="status""#,
         r#"<link rel="stylesheet" href="./admin/assets/dashboard.css">"#,
         r#"<script src="./admin/assets/dashboard.js" defer></script>"#,
@@ -908,6 +935,13 @@ async fn every_answer_is_nosniff_and_not_cached() {
             .header("cookie", &cookie),
         sign_in_request(&base),
         client().get(format!("{base}/admin")).bearer_auth(TOKEN),
+        client()
+            .get(format!("{base}/admin"))
+            .header("accept", BROWSER_ACCEPT),
+        client().get(format!("{base}/admin/assets/sign-in.css")),
+        client()
+            .get(format!("{base}/admin/unused-policies"))
+            .bearer_auth(TOKEN),
     ];
     let mut statuses = Vec::new();
     for request in requests {
@@ -918,7 +952,12 @@ async fn every_answer_is_nosniff_and_not_cached() {
         assert_eq!(headers["cache-control"], "no-store", "{url}");
         statuses.push(response.status().as_u16());
     }
-    assert_eq!(statuses, [200, 200, 404, 200, 400, 405, 401, 403, 303, 200]);
+    assert_eq!(
+        statuses,
+        [
+            200, 200, 404, 200, 400, 405, 401, 403, 303, 200, 401, 200, 200
+        ]
+    );
 }
 
 #[tokio::test]
@@ -945,4 +984,262 @@ async fn metrics_route_serves_the_rendered_text() {
         .await
         .unwrap();
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn history_lists_transitions_newest_first_with_their_cause_and_rule() {
+    let (base, _) = bearer_app().await;
+    post_api(format!("{base}/admin/circuits/payments/force-open")).await;
+    let (status, _, body) = get_api(format!("{base}/admin/circuits/payments")).await;
+    assert_eq!(status, StatusCode::OK);
+    let summaries: Vec<(&Value, &Value, &Value, &Value)> = body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (&t["from"], &t["to"], &t["cause"], &t["summary"]))
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            (
+                &json!("open"),
+                &json!("forced_open"),
+                &json!("manual"),
+                &json!("manual")
+            ),
+            (
+                &json!("closed"),
+                &json!("open"),
+                &json!("tripped"),
+                &json!("tripped: failure_streak(3), failure rate 75%")
+            ),
+        ]
+    );
+    assert_eq!(body["history"][0]["rule"], Value::Null);
+    assert_eq!(body["history"][0]["failure_rate"], Value::Null);
+}
+
+#[tokio::test]
+async fn failure_rates_reach_back_to_the_trip_when_the_dashboard_opens_later() {
+    let (base, _, clock) = admin_app_with_clock(AdminAuth::bearer(TOKEN).unwrap()).await;
+    // Nobody looked for a minute after the trip.
+    clock.advance(Duration::from_secs(60));
+    let (_, _, body) = get_api(format!("{base}/admin/circuits")).await;
+    let points = body[0]["failure_rates"]["points"].as_array().unwrap();
+    let sampled: Vec<(usize, &Value)> = points
+        .iter()
+        .enumerate()
+        .filter(|(_, point)| !point.is_null())
+        .collect();
+    assert_eq!(
+        sampled,
+        [
+            (35, &json!({"failure_rate": 0.75, "state": "open"})),
+            (39, &json!({"failure_rate": null, "state": "open"})),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unused_policies_are_listed_and_a_route_circuit_takes_its_quoted_name() {
+    let fusebox = Fusebox::builder()
+        .policy(
+            "checkout",
+            Policy::builder().close_after(3).build().unwrap(),
+        )
+        .policy(
+            "POST /orders",
+            Policy::builder().close_after(5).build().unwrap(),
+        )
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/checkout", axum::routing::post(|| async { "paid" }))
+        .route("/orders", axum::routing::post(|| async { "ordered" }))
+        .route_layer(route_breaker(&fusebox))
+        .nest_service(
+            "/admin",
+            admin::router(fusebox.clone(), AdminAuth::bearer(TOKEN).unwrap()),
+        );
+    let base = serve(app).await;
+    let unused = || get_api(format!("{base}/admin/unused-policies"));
+    assert_eq!(unused().await, ok(json!(["POST /orders", "checkout"])));
+    for route in ["checkout", "orders"] {
+        let response = client()
+            .post(format!("{base}/{route}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(unused().await, ok(json!(["checkout"])));
+    let (_, _, orders) = get_api(format!("{base}/admin/circuits/POST%20%2Forders")).await;
+    let (_, _, checkout) = get_api(format!("{base}/admin/circuits/POST%20%2Fcheckout")).await;
+    assert!(
+        orders["policy"].as_str().unwrap().contains("close_after=5"),
+        "{orders}"
+    );
+    assert!(
+        checkout["policy"]
+            .as_str()
+            .unwrap()
+            .contains("close_after=1"),
+        "the default policy: {checkout}"
+    );
+}
+
+#[tokio::test]
+async fn nested_with_nest_service_the_page_answers_with_and_without_a_trailing_slash() {
+    let (fusebox, _clock) = fusebox();
+    let auth = AdminAuth::bearer(TOKEN).unwrap();
+    let base = serve(Router::new().nest_service("/admin", admin::router(fusebox, auth))).await;
+    for page in [format!("{base}/admin"), format!("{base}/admin/")] {
+        let page = reqwest::Url::parse(&page).unwrap();
+        let response = client()
+            .get(page.clone())
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+        let html = response.text().await.unwrap();
+        for (tag, name) in [("<script", "src"), ("<link", "href")] {
+            let asset = page.join(attribute(&html, tag, name)).unwrap();
+            assert!(asset.path().starts_with("/admin/assets/"), "{asset}");
+            let response = client()
+                .get(asset.clone())
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        }
+    }
+    // Signing in at `/admin/` comes back to `/admin/`, with the cookie scoped to `/admin`.
+    let login = client()
+        .get(format!("{base}/admin/?token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    assert_eq!(login.headers()["location"], "./");
+    let set_cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.contains("; Path=/admin;"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap();
+    let page = client()
+        .get(format!("{base}/admin/"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn nested_with_nest_only_the_address_without_a_slash_reaches_the_router() {
+    // axum 0.8 routes `/admin/` to no router nested at `/admin`: why the docs say
+    // `nest_service`. Should axum change that, this test says the docs can change too.
+    let (base, _) = bearer_app().await;
+    let page = |path: &'static str| {
+        client()
+            .get(format!("{base}{path}"))
+            .bearer_auth(TOKEN)
+            .send()
+    };
+    assert_eq!(page("/admin").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        page("/admin/").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+#[tokio::test]
+async fn a_browser_without_a_session_gets_a_sign_in_page_that_says_why() {
+    let (base, _) = bearer_app().await;
+    let stale = format!("fusebox_admin={}.{}", FIXTURE_NOW - 1, "0".repeat(64));
+    let cases = [
+        (format!("{base}/admin"), None, "signed-out"),
+        (
+            format!("{base}/admin?token=guess-guess-guess-guess"),
+            None,
+            "wrong-token",
+        ),
+        (
+            format!("{base}/admin"),
+            Some(stale.as_str()),
+            "session-ended",
+        ),
+    ];
+    for (url, cookie, reason) in cases {
+        let mut request = client().get(&url).header("accept", BROWSER_ACCEPT);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{url}");
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        assert_eq!(headers["www-authenticate"], "Bearer");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(
+            headers["content-security-policy"],
+            "default-src 'none'; script-src 'self'; style-src 'self'; \
+             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        );
+        assert!(headers.get("set-cookie").is_none());
+        let html = response.text().await.unwrap();
+        for part in [
+            format!(r#"<main class="sign-in" data-sign-in="{reason}">"#),
+            r#"<code class="address">/admin?token=&lt;admin token&gt;</code>"#.to_owned(),
+            r#"<link rel="stylesheet" href="./admin/assets/sign-in.css">"#.to_owned(),
+        ] {
+            assert!(html.contains(&part), "{reason}: {part}");
+        }
+        assert!(!html.contains("<script"));
+    }
+    // Its style sheet needs no session; the dashboard's own assets still do.
+    let style = client()
+        .get(format!("{base}/admin/assets/sign-in.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(style.status(), StatusCode::OK);
+    assert_eq!(style.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(style.headers()["x-content-type-options"], "nosniff");
+    assert!(style.text().await.unwrap().contains(".sign-in"));
+}
+
+#[tokio::test]
+async fn api_clients_and_api_routes_keep_the_json_401() {
+    let (base, _) = bearer_app().await;
+    let requests = [
+        client().get(format!("{base}/admin")),
+        client()
+            .get(format!("{base}/admin"))
+            .header("accept", "application/json"),
+        client()
+            .get(format!("{base}/admin"))
+            .header("accept", "text/html;q=0, application/json"),
+        client()
+            .get(format!("{base}/admin/circuits"))
+            .header("accept", BROWSER_ACCEPT),
+        client()
+            .get(format!("{base}/admin/assets/dashboard.js"))
+            .header("accept", BROWSER_ACCEPT),
+        client()
+            .get(format!("{base}/admin/unused-policies"))
+            .header("accept", BROWSER_ACCEPT),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        let url = response.url().clone();
+        assert_eq!(json_of(response).await, unauthorized(), "{url}");
+    }
 }

@@ -75,11 +75,13 @@ pub mod classify;
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
 pub mod fallback;
+mod history;
 #[cfg(feature = "http")]
 mod http;
 pub mod key;
 pub mod listener;
 mod registry;
+mod unused;
 
 pub mod future {
     //! The response futures of the services: [`ResponseFuture`] for
@@ -96,6 +98,7 @@ pub mod future {
 pub use self::breaker::error::{BoxError, Rejected, retry_after_secs};
 pub use self::breaker::{CircuitBreaker, CircuitBreakerLayer};
 pub use self::fallback::{Fallback, FallbackLayer};
+pub use self::history::{FailureRates, RatePoint, Transition};
 #[cfg(feature = "http")]
 pub use self::http::{
     EmptyBody, Respond503, Respond503Layer, RespondRejected, rejection_response,

@@ -21,9 +21,11 @@ use fusebox_core::{CallCounts, Circuit, Clock, Policy, Snapshot, State, SystemCl
 use tower_service::Service;
 
 use crate::BoxError;
+use crate::history::History;
 use crate::listener::{
     BuildError, FlushTimeout, ListenerStack, ListenerStackBuilder, ListenerStats,
 };
+use crate::unused::PolicyUse;
 
 /// The name of the circuit that keyed routing falls back to while
 /// [`FuseboxBuilder::max_keyed_circuits`] keyed circuits exist.
@@ -88,6 +90,9 @@ struct Inner {
     max_keyed: usize,
     idle_timeout: Duration,
     overflow_warned: AtomicBool,
+    /// Recent transitions and failure rates, fed by the circuits' signal sinks.
+    history: History,
+    policy_use: PolicyUse,
 }
 
 /// The keyed circuits and what eviction knows of each.
@@ -247,8 +252,11 @@ impl FuseboxBuilder {
     /// With listeners, this must run inside a tokio runtime; a queue capacity of 0, or above
     /// `tokio::sync::Semaphore::MAX_PERMITS`, is [`BuildError`] naming `queue_capacity`.
     pub fn build(self) -> Result<Fusebox, BuildError> {
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
         Ok(Fusebox {
             inner: Arc::new(Inner {
+                history: History::new(clock.clone()),
+                policy_use: PolicyUse::new(self.policies.keys()),
                 default_policy: self.default_policy,
                 policies: self.policies,
                 circuits: ArcSwap::from_pointee(Circuits::default()),
@@ -256,7 +264,7 @@ impl FuseboxBuilder {
                 keyed_count: AtomicUsize::new(0),
                 next_sweep: AtomicU64::new(0),
                 listeners: self.listeners.build()?,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+                clock,
                 max_keyed: self.max_keyed,
                 idle_timeout: self.idle_timeout,
                 overflow_warned: AtomicBool::new(false),
@@ -502,10 +510,15 @@ impl Fusebox {
             .get(name)
             .unwrap_or(&inner.default_policy)
             .clone();
+        inner.policy_use.mark(name);
         let listeners = inner.listeners.clone();
+        let history = inner.history.clone();
         let circuit = Circuit::builder(name)
             .policy(policy)
-            .on_signal(move |signal| listeners.send(signal))
+            .on_signal(move |signal| {
+                history.record(&signal);
+                listeners.send(signal);
+            })
             .shared_clock(inner.clock.clone())
             .build();
         let handle = Arc::new(circuit.clone());
@@ -529,12 +542,24 @@ impl Fusebox {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Every circuit as it is now, sorted by name.
+    /// Every circuit as it is now, sorted by name. Also samples their failure rates for
+    /// [`Fusebox::failure_rates`].
     pub fn snapshot(&self) -> Vec<Snapshot> {
         let circuits = self.inner.circuits.load_full();
         let mut snapshots: Vec<Snapshot> = circuits.values().map(|c| c.snapshot()).collect();
         snapshots.sort_by(|a, b| a.name.cmp(&b.name));
+        self.inner.history.sample_all(&snapshots);
         snapshots
+    }
+
+    /// See [`crate::history`].
+    pub(crate) fn history_store(&self) -> &History {
+        &self.inner.history
+    }
+
+    /// See [`crate::unused`].
+    pub(crate) fn policy_use(&self) -> &PolicyUse {
+        &self.inner.policy_use
     }
 
     fn command(&self, name: &str, to: State) -> Result<bool, UnknownCircuit> {

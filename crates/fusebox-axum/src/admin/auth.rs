@@ -185,16 +185,9 @@ impl AdminAuth {
         let now = self.now();
         // Every session cookie is checked, not only the first: a sibling subdomain can add
         // a cookie of the same name, and must not lock the operator out with it.
-        let session = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(Cookie::split_parse)
-            .filter_map(Result::ok)
-            .filter(|cookie| cookie.name() == SESSION_COOKIE)
-            .fold(false, |admitted, cookie| {
-                secret.admits(cookie.value(), now, self.session_lifetime) | admitted
-            });
+        let session = session_cookies(headers).fold(false, |admitted, cookie| {
+            secret.admits(cookie.value(), now, self.session_lifetime) | admitted
+        });
         session.then_some(Credential::Session)
     }
 
@@ -236,6 +229,17 @@ impl fmt::Debug for AdminAuth {
             .field("scheme", &self.scheme)
             .finish()
     }
+}
+
+/// The [`SESSION_COOKIE`]s a request carries, valid or not.
+pub(super) fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = Cookie<'_>> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|cookie| cookie.name() == SESSION_COOKIE)
 }
 
 /// How a request proved it may use the router.

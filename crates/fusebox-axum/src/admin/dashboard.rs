@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use http::StatusCode;
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_FRAME_OPTIONS};
 
 /// The page, with [`ROOT`] where its own assets are referenced.
@@ -16,7 +17,7 @@ const STYLE: &str = include_str!("dashboard.css");
 
 /// Replaced, in [`PAGE`], by a relative reference to the router's root (`./admin/` for the
 /// page at `/admin`), so the assets load under any prefix.
-const ROOT: &str = "{{root}}";
+pub(super) const ROOT: &str = "{{root}}";
 
 /// What the page may do: run the script and style sheet from its own origin, call its own
 /// origin, and nothing else (no inline script, handler or style; no plugin, frame, form or
@@ -37,23 +38,34 @@ pub(super) fn assets() -> Router {
         )
 }
 
-async fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub(super) async fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// `GET /`: the page, its asset references resolved against the address it was loaded from.
 pub(super) async fn page(OriginalUri(uri): OriginalUri) -> Response {
-    let root = root_reference(uri.path());
+    html(StatusCode::OK, PAGE.replace(ROOT, &asset_root(uri.path())))
+}
+
+/// An HTML answer of the router, under [`CSP`] and never framed.
+pub(super) fn html(status: StatusCode, body: String) -> Response {
     (
+        status,
         [
             (CONTENT_TYPE, "text/html; charset=utf-8"),
             (CONTENT_SECURITY_POLICY, CSP),
             (X_FRAME_OPTIONS, "DENY"),
             (REFERRER_POLICY, "no-referrer"),
         ],
-        PAGE.replace(ROOT, &html_attribute(&root)),
+        body,
     )
         .into_response()
+}
+
+/// What replaces [`ROOT`] in a page served at `path`: a relative reference to the router's
+/// root, escaped for an attribute.
+pub(super) fn asset_root(path: &str) -> String {
+    escape_html(&root_reference(path))
 }
 
 /// A relative reference from the page at `path` to itself: `./admin` for `/admin`, `./`
@@ -82,8 +94,9 @@ fn last_segment(path: &str) -> Option<&str> {
     }
 }
 
-/// `text` safe inside a double-quoted HTML attribute: a parsed path may hold `"` and `&`.
-fn html_attribute(text: &str) -> String {
+/// `text` safe as HTML text or inside a double-quoted attribute: a parsed path may hold
+/// `"`, `&` and `<`.
+pub(super) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for char in text.chars() {
         match char {
@@ -135,7 +148,8 @@ mod tests {
 
     #[test]
     fn a_quote_in_the_path_cannot_leave_the_attribute() {
-        assert_eq!(html_attribute("./a\"b&c<d>/"), "./a&quot;b&amp;c&lt;d&gt;/");
-        assert_eq!(html_attribute("./admin/"), "./admin/");
+        assert_eq!(escape_html("./a\"b&c<d>/"), "./a&quot;b&amp;c&lt;d&gt;/");
+        assert_eq!(escape_html("./admin/"), "./admin/");
+        assert_eq!(asset_root("/a\"b"), "./a&quot;b/");
     }
 }

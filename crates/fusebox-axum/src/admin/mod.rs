@@ -3,11 +3,17 @@
 //!
 //! | route | answers |
 //! |---|---|
-//! | `GET /` | the dashboard: every circuit as a card, refreshed every second, with buttons for the manual commands |
+//! | `GET /` | the dashboard: every circuit as a card, refreshed every second, with its recent transitions, a failure-rate sparkline and the manual commands that fit its state (force open and disable ask to confirm); configured policies no circuit used yet are listed as "not used yet". A browser without a session gets a sign-in page (`401`) instead |
 //! | `GET /assets/dashboard.js`, `GET /assets/dashboard.css` | the dashboard's script and style sheet |
+//! | `GET /assets/sign-in.css` | the sign-in page's style sheet, the one route that needs no token |
 //! | `GET /circuits` | every circuit, sorted by name, as a JSON array |
 //! | `GET /circuits/{name}` | one circuit, or `404` |
 //! | `POST /circuits/{name}/{command}` | `reset`, `force-open`, `disable` or `metrics-only`: the circuit afterwards, with `"changed"`; `400` for another command, `404` for an unknown circuit |
+//! | `GET /unused-policies` | the names with a policy of their own that no circuit has used yet ([`Fusebox::unused_policies`]), sorted, as a JSON array; the first answer that lists any also logs them once |
+//!
+//! Nest it with `Router::nest_service("/admin", router(..))`, and `/admin` and `/admin/`
+//! both serve the dashboard. `Router::nest` works too, but serves `/admin` only: axum 0.8
+//! never routes `/admin/` to a router nested at `/admin`.
 //!
 //! A circuit in JSON:
 //!
@@ -23,7 +29,13 @@
 //!   "probes_in_flight": 0,
 //!   "metrics": {"total": 0, "failures": 0, "failure_rate": null, "avg_latency_ms": null, "consecutive_failures": 0, "slow": []},
 //!   "calls": {"success": 120, "failure": 14, "ignored": 0, "rejected": 37},
-//!   "policy": "window=count(100) trip=... retry=... permit=... max_concurrent_probes=... close_after=... max_wait=60s"
+//!   "policy": "window=count(100) trip=... retry=... permit=... max_concurrent_probes=... close_after=... max_wait=60s",
+//!   "history": [
+//!     {"at": "2025-05-06T07:08:09.010Z", "from": "closed", "to": "open", "cause": "tripped",
+//!      "rule": "min_requests(20) & failure_rate(0.5)", "origin": null, "failure_rate": 0.5,
+//!      "summary": "tripped: min_requests(20) & failure_rate(0.5), failure rate 50%"}
+//!   ],
+//!   "failure_rates": {"interval_secs": 15, "points": [null, "...", {"failure_rate": 0.5, "state": "open"}]}
 //! }
 //! ```
 //!
@@ -32,7 +44,13 @@
 //! `retry_after_secs` is the `Retry-After` a rejected call gets now (whole seconds, rounded
 //! up, at least 1), `null` outside `open` or when the retry policy never probes; `failure_rate` and `avg_latency_ms` are `null` on an empty window (and
 //! `avg_latency_ms` when the policy does not measure latency). `metrics` is the current
-//! window; `calls` counts since the circuit was created. Circuit names are one path segment:
+//! window; `calls` counts since the circuit was created. `history` is
+//! [`Fusebox::history`], newest first: `cause` is `tripped`, `probe`, `recovered`,
+//! `reopened`, `probe_timeout`, `manual` or `fleet`, `rule` the trip rule's text for
+//! `tripped` and `reopened`, `failure_rate` that of the window the transition found.
+//! `failure_rates` is [`Fusebox::failure_rates`]: forty points, oldest first, the last one
+//! now, each the highest rate sampled in its interval and the state at its last sample, or
+//! `null` where nothing was sampled. Circuit names are one path segment:
 //! percent-encode them (`GET%20%2Fusers%2F%7Bid%7D` for the route circuit `GET /users/{id}`).
 //!
 //! Errors are JSON too: `{"error": "not_found" | "unknown_command" | "unauthorized" |
@@ -44,10 +62,13 @@
 //! requires the token (at least [16 bytes](AdminAuth::MIN_TOKEN_LEN)); without it the answer
 //! is `401` with `WWW-Authenticate: Bearer`. API clients send `Authorization: Bearer <token>`.
 //! A browser cannot send that header when it opens a page, so the dashboard also takes the
-//! token once in its address: `GET /admin?token=<token>` (the token percent-encoded; nested
-//! under `/admin`, the page is `/admin`, without a trailing slash) answers `303 See Other`
-//! back to the page with a session cookie ([`SESSION_COOKIE`]), and from then on the page and
-//! its API calls authenticate with the cookie:
+//! token once in its address: `GET /admin?token=<token>` (the token percent-encoded) answers
+//! `303 See Other` back to the page with a session cookie ([`SESSION_COOKIE`]), and from then
+//! on the page and its API calls authenticate with the cookie. A browser that opens the page
+//! without a session (or with a wrong token, or after its session ended) gets a sign-in page
+//! that says so and how to sign in, with status `401` and the same Content-Security-Policy;
+//! clients that do not ask for `text/html` get the JSON `401`.
+//!
 //!
 //! ```text
 //! Set-Cookie: fusebox_admin=<expiry>.<HMAC-SHA256 of it keyed by the token>; HttpOnly;
@@ -92,10 +113,11 @@ mod auth;
 mod dashboard;
 mod origin;
 mod session;
+mod sign_in;
 mod view;
 
 use axum::extract::{Path, State};
-use axum::middleware::{from_fn_with_state, map_response};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -109,7 +131,8 @@ pub use self::origin::Scheme;
 use self::view::CircuitView;
 
 /// The admin router over `fusebox`: the JSON API and the dashboard described in the
-/// [module docs](self), every route behind `auth`. Nest it under a prefix of your choice.
+/// [module docs](self), every route behind `auth`. Nest it under a prefix of your choice,
+/// with `nest_service` so that the page answers with and without a trailing slash.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -122,9 +145,9 @@ use self::view::CircuitView;
 /// let token = std::env::var("ADMIN_TOKEN")?;
 /// let app = Router::new()
 ///     .route("/", get(|| async { "shop" }))
-///     .nest("/admin", admin::router(fusebox.clone(), AdminAuth::bearer(token)?));
+///     .nest_service("/admin", admin::router(fusebox.clone(), AdminAuth::bearer(token)?));
 ///
-/// // Operators open http://127.0.0.1:3000/admin?token=<token> once; the API answers
+/// // Operators open http://127.0.0.1:3000/admin/?token=<token> once; the API answers
 /// // `curl -H "Authorization: Bearer $ADMIN_TOKEN" http://127.0.0.1:3000/admin/circuits`.
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 /// axum::serve(listener, app).await?;
@@ -143,15 +166,20 @@ pub fn router(fusebox: Fusebox, auth: AdminAuth) -> Router {
         .route("/circuits", get(list))
         .route("/circuits/{name}", get(one))
         .route("/circuits/{name}/{command}", post(command))
+        .route("/unused-policies", get(unused_policies))
         .with_state(fusebox)
         .merge(dashboard::assets())
         .route_layer(guard.clone());
-    // The login runs first: a `?token=` request has no credential yet.
+    // The login runs first: a `?token=` request has no credential yet. Outside it, a
+    // browser's refusal becomes the sign-in page.
     let page = Router::new()
         .route("/", get(dashboard::page))
         .route_layer(guard)
-        .route_layer(from_fn_with_state(auth, auth::login));
-    api.merge(page).layer(map_response(harden))
+        .route_layer(from_fn_with_state(auth, auth::login))
+        .route_layer(from_fn(sign_in::offer));
+    api.merge(page)
+        .merge(sign_in::assets())
+        .layer(map_response(harden))
 }
 
 /// Headers of every answer, errors and axum's own rejections included: nothing is
@@ -201,7 +229,7 @@ async fn list(State(fusebox): State<Fusebox>) -> Response {
         .iter()
         .filter_map(|snapshot| {
             let circuit = fusebox.get(&snapshot.name)?;
-            Some(CircuitView::new(snapshot, circuit.policy()))
+            Some(CircuitView::new(&fusebox, snapshot, circuit.policy()))
         })
         .collect();
     json(StatusCode::OK, views)
@@ -211,10 +239,14 @@ async fn one(State(fusebox): State<Fusebox>, Path(name): Path<String>) -> Respon
     match fusebox.get(&name) {
         Some(circuit) => json(
             StatusCode::OK,
-            CircuitView::new(&circuit.snapshot(), circuit.policy()),
+            CircuitView::new(&fusebox, &circuit.snapshot(), circuit.policy()),
         ),
         None => not_found(&name),
     }
+}
+
+async fn unused_policies(State(fusebox): State<Fusebox>) -> Response {
+    json(StatusCode::OK, fusebox.unused_policies())
 }
 
 #[derive(Serialize)]
@@ -258,7 +290,7 @@ async fn command(
     json(
         StatusCode::OK,
         CommandResult {
-            circuit: CircuitView::new(&snapshot, circuit.policy()),
+            circuit: CircuitView::new(&fusebox, &snapshot, circuit.policy()),
             changed,
         },
     )
