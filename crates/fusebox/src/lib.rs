@@ -73,6 +73,7 @@ pub mod classify;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
+pub mod fleet;
 #[cfg(feature = "http")]
 mod http;
 pub mod key;
@@ -99,9 +100,10 @@ pub use self::http::{
 pub use self::listener::{
     BuildError, FlushTimeout, ListenerStack, ListenerStackBuilder, ListenerStats, LogListener,
 };
-pub use self::registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit};
+pub use self::registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit, WeakFusebox};
 pub use fusebox_core::{
-    CallCounts, Cause, Circuit, Clock, ManualClock, Metrics, Outcome, Permit, Policy,
-    PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock, TripRule, Window,
+    CallCounts, Cause, Circuit, Clock, Command, ManualClock, Metrics, Outcome, Permit, Policy,
+    PolicyBuilder, PolicyError, Retry, Scope, Signal, Snapshot, State, SystemClock, TripRule,
+    Window,
 };
 pub use fusebox_core::{duration, trip};

@@ -7,7 +7,7 @@
 //! | `GET /assets/dashboard.js`, `GET /assets/dashboard.css` | the dashboard's script and style sheet |
 //! | `GET /circuits` | every circuit, sorted by name, as a JSON array |
 //! | `GET /circuits/{name}` | one circuit, or `404` |
-//! | `POST /circuits/{name}/{command}` | `reset`, `force-open`, `disable` or `metrics-only`: the circuit afterwards, with `"changed"`; `400` for another command, `404` for an unknown circuit |
+//! | `POST /circuits/{name}/{command}?scope=local\|fleet` | `reset`, `force-open`, `disable` or `metrics-only`, for this process (`local`, the default) or every replica of the fleet (`fleet`): the circuit afterwards, with `"changed"`; `400` for another command or scope, `404` for an unknown circuit, `409` for a local command while a fleet-wide override stands, `503` when the fleet's store did not take a fleet-wide command |
 //!
 //! A circuit in JSON:
 //!
@@ -23,7 +23,8 @@
 //!   "probes_in_flight": 0,
 //!   "metrics": {"total": 0, "failures": 0, "failure_rate": null, "avg_latency_ms": null, "consecutive_failures": 0},
 //!   "calls": {"success": 120, "failure": 14, "ignored": 0, "rejected": 37},
-//!   "policy": "window=count(100) trip=... retry=... permit=... max_concurrent_probes=... close_after=... max_wait=60s"
+//!   "policy": "window=count(100) trip=... retry=... permit=... max_concurrent_probes=... close_after=... max_wait=60s",
+//!   "override": {"command": "force_open", "scope": "fleet", "origin": "replica-b", "since": "2025-05-06T07:08:00.000Z"}
 //! }
 //! ```
 //!
@@ -31,10 +32,12 @@
 //! now (whole seconds, rounded up, at least 1), `null` outside `open` or when the retry policy
 //! never probes; `failure_rate` and `avg_latency_ms` are `null` on an empty window (and
 //! `avg_latency_ms` when the policy does not measure latency). `metrics` is the current
-//! window; `calls` counts since the circuit was created. Circuit names are one path segment:
+//! window; `calls` counts since the circuit was created. `override` is the fleet-wide command
+//! standing on the circuit (see `fusebox::fleet`), `null` when none does. Circuit names are one path segment:
 //! percent-encode them (`GET%20%2Fusers%2F%7Bid%7D` for the route circuit `GET /users/{id}`).
 //!
-//! Errors are JSON too: `{"error": "not_found" | "unknown_command" | "unauthorized" |
+//! Errors are JSON too: `{"error": "not_found" | "unknown_command" | "unknown_scope" |
+//! "unsupported_scope" | "overridden" | "fleet_unavailable" | "unauthorized" |
 //! "cross_origin", "message": "..."}`.
 //!
 //! # Authentication
@@ -93,15 +96,16 @@ mod origin;
 mod session;
 mod view;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use fusebox::{Fusebox, UnknownCircuit};
+use fusebox::fleet::CommandError;
+use fusebox::{Fusebox, Scope};
 use http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderValue, StatusCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use self::auth::{AdminAuth, InvalidToken, SESSION_COOKIE};
 pub use self::origin::Scheme;
@@ -186,6 +190,10 @@ fn error(status: StatusCode, code: &'static str, message: String) -> Response {
     )
 }
 
+fn error_of(status: StatusCode, code: &'static str, cause: &dyn std::error::Error) -> Response {
+    error(status, code, cause.to_string())
+}
+
 fn not_found(name: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -200,7 +208,10 @@ async fn list(State(fusebox): State<Fusebox>) -> Response {
         .iter()
         .filter_map(|snapshot| {
             let circuit = fusebox.get(&snapshot.name)?;
-            Some(CircuitView::new(snapshot, circuit.policy()))
+            Some(
+                CircuitView::new(snapshot, circuit.policy())
+                    .with_override(fusebox.fleet_override(&snapshot.name)),
+            )
         })
         .collect();
     json(StatusCode::OK, views)
@@ -210,7 +221,8 @@ async fn one(State(fusebox): State<Fusebox>, Path(name): Path<String>) -> Respon
     match fusebox.get(&name) {
         Some(circuit) => json(
             StatusCode::OK,
-            CircuitView::new(&circuit.snapshot(), circuit.policy()),
+            CircuitView::new(&circuit.snapshot(), circuit.policy())
+                .with_override(fusebox.fleet_override(&name)),
         ),
         None => not_found(&name),
     }
@@ -223,15 +235,23 @@ struct CommandResult<'a> {
     changed: bool,
 }
 
+/// The query of a command: `?scope=local|fleet`.
+#[derive(Deserialize)]
+struct CommandQuery {
+    scope: Option<String>,
+}
+
 async fn command(
     State(fusebox): State<Fusebox>,
     Path((name, command)): Path<(String, String)>,
+    Query(query): Query<CommandQuery>,
 ) -> Response {
-    let run: fn(&Fusebox, &str) -> Result<bool, UnknownCircuit> = match command.as_str() {
-        "reset" => Fusebox::reset,
-        "force-open" => Fusebox::force_open,
-        "disable" => Fusebox::disable,
-        "metrics-only" => Fusebox::metrics_only,
+    use fusebox::State as To;
+    let to = match command.as_str() {
+        "reset" => To::Closed,
+        "force-open" => To::ForcedOpen,
+        "disable" => To::Disabled,
+        "metrics-only" => To::MetricsOnly,
         _ => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -242,14 +262,39 @@ async fn command(
             );
         }
     };
-    let (Some(circuit), Ok(changed)) = (fusebox.get(&name), run(&fusebox, &name)) else {
+    let scope = match query.scope.as_deref().map(str::parse::<Scope>) {
+        None => Scope::Local,
+        Some(Ok(scope)) => scope,
+        Some(Err(error)) => {
+            return error_of(StatusCode::BAD_REQUEST, "unknown_scope", &error);
+        }
+    };
+    let Some(circuit) = fusebox.get(&name) else {
         return not_found(&name);
+    };
+    let changed = match fusebox.command(&name, to, scope).await {
+        Ok(changed) => changed,
+        Err(CommandError::Unknown(_)) => return not_found(&name),
+        Err(refused @ CommandError::Overridden { .. }) => {
+            return error_of(StatusCode::CONFLICT, "overridden", &refused);
+        }
+        Err(refused @ CommandError::Unsupported { .. }) => {
+            return error_of(StatusCode::BAD_REQUEST, "unsupported_scope", &refused);
+        }
+        Err(failed) => {
+            return error_of(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "fleet_unavailable",
+                &failed,
+            );
+        }
     };
     let snapshot = circuit.snapshot();
     tracing::info!(
         target: "fusebox",
         circuit = %name,
         command = %command,
+        scope = scope.as_str(),
         changed,
         state = snapshot.state.as_str(),
         "admin command"
@@ -257,7 +302,8 @@ async fn command(
     json(
         StatusCode::OK,
         CommandResult {
-            circuit: CircuitView::new(&snapshot, circuit.policy()),
+            circuit: CircuitView::new(&snapshot, circuit.policy())
+                .with_override(fusebox.fleet_override(&name)),
             changed,
         },
     )

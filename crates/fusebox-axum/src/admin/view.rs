@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use fusebox::fleet::Override;
 use fusebox::retry_after_secs;
 use fusebox_core::{Policy, Snapshot};
 use serde::Serialize;
@@ -19,6 +20,17 @@ pub(super) struct CircuitView<'a> {
     metrics: MetricsView,
     calls: CallsView,
     policy: String,
+    #[serde(rename = "override")]
+    standing: Option<OverrideView>,
+}
+
+/// A fleet-wide override standing on the circuit.
+#[derive(Serialize)]
+struct OverrideView {
+    command: &'static str,
+    scope: &'static str,
+    origin: String,
+    since: String,
 }
 
 #[derive(Serialize)]
@@ -65,7 +77,19 @@ impl<'a> CircuitView<'a> {
                 rejected: calls.rejected,
             },
             policy: policy.to_string(),
+            standing: None,
         }
+    }
+
+    /// The view with the fleet-wide override standing on the circuit, if any.
+    pub(super) fn with_override(mut self, standing: Option<Override>) -> Self {
+        self.standing = standing.map(|standing| OverrideView {
+            command: standing.command(),
+            scope: standing.scope().as_str(),
+            origin: standing.origin.to_string(),
+            since: fusebox_core::wall::rfc3339_millis(standing.since),
+        });
+        self
     }
 }
 
