@@ -430,7 +430,7 @@ impl RedisFleetBuilder {
     ///     .unwrap_err();
     /// assert_eq!(
     ///     error.to_string(),
-    ///     "invalid Redis URL \"http://:***@cache:6379\": URL provided is not a redis URL; \
+    ///     "invalid Redis URL \"http://:***@cache:6379\": Redis URL did not parse; \
     ///      write redis://[[user]:password@]host[:port][/db], rediss://... for TLS, or unix:///path"
     /// );
     /// ```
