@@ -117,7 +117,8 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
         .with_ansi(false)
         .compact()
         .init();
-    let auth = AdminAuth::bearer(args.token.clone()).map_err(|error| format!("--token: {error}"))?;
+    let auth =
+        AdminAuth::bearer(args.token.clone()).map_err(|error| format!("--token: {error}"))?;
     let fleet = RedisFleet::builder(args.redis)
         .replica(args.replica.clone())
         .key_prefix(args.prefix)
@@ -139,8 +140,8 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
         .listener("prometheus", PrometheusListener::new())
         .build()?;
     let exporter = PrometheusExporter::install(&fusebox)?;
-    let breaker = CircuitBreakerLayer::new(fusebox.circuit("work"))
-        .classify(HttpClassifier::server_errors());
+    let breaker =
+        CircuitBreakerLayer::new(fusebox.circuit("work")).classify(HttpClassifier::server_errors());
     let app = Router::new()
         .route("/work", get(work))
         .route_layer(Json503Layer::new(breaker))

@@ -378,18 +378,25 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Announces that this replica's shared circuit recovered.
+    /// Announces that this replica's shared circuit recovered. The lease key becomes a
+    /// tombstone for one lease period, so a replica whose lease attempt was already on its
+    /// way (it has not read this message yet) cannot take the lease and probe again.
     async fn publish_recovery(&mut self, circuit: &str) -> Result<(), RedisError> {
         let keys = &self.shared.settings.keys;
         let message = Message::Recovered {
             circuit: circuit.to_owned(),
             origin: self.me().to_string(),
         };
+        let lease = wire::millis(self.shared.settings.lease).max(1);
         redis::pipe()
             .atomic()
             .del(keys.of(Kind::Trip, circuit))
             .ignore()
-            .del(keys.of(Kind::Lease, circuit))
+            .cmd("SET")
+            .arg(keys.of(Kind::Lease, circuit))
+            .arg(wire::recovered_by(self.me()))
+            .arg("PX")
+            .arg(lease)
             .ignore()
             .publish(keys.channel(), message.to_json())
             .ignore()
@@ -649,7 +656,7 @@ impl<'a> Session<'a> {
         }
         let leases = self.read_with_ttl(Kind::Lease).await?;
         for (name, holder, ttl) in leases {
-            if tripped.contains(&name) || !follows(&name) {
+            if tripped.contains(&name) || !follows(&name) || wire::is_tombstone(&holder) {
                 continue;
             }
             let left = Duration::from_millis(u64::try_from(ttl).unwrap_or(0));

@@ -6,7 +6,7 @@
 //! | `<prefix>store` | a random id, written once | no TTL: a new id means the store lost its data |
 //! | `<prefix>override:<circuit>` | `{"state","origin","since_ms"}` | until a fleet-wide `reset` |
 //! | `<prefix>trip:<circuit>` | `{"origin"}` | TTL: the time to the shared probe deadline |
-//! | `<prefix>lease:<circuit>` | the probing replica's id | TTL: the probe lease |
+//! | `<prefix>lease:<circuit>` | the probing replica's id; after a recovery, `recovered by <id>` | TTL: the probe lease |
 //!
 //! Every change is published on `<prefix>events` in the same transaction (`MULTI`), so a
 //! replica that reads the keys after subscribing misses nothing.
@@ -152,6 +152,16 @@ pub(crate) fn from_unix_millis(ms: u64) -> SystemTime {
     UNIX_EPOCH
         .checked_add(Duration::from_millis(ms))
         .unwrap_or(UNIX_EPOCH)
+}
+
+/// What the lease key holds for a lease period after a recovery: no replica id, since ids
+/// have no spaces.
+pub(crate) fn recovered_by(replica: &str) -> String {
+    format!("recovered by {replica}")
+}
+
+pub(crate) fn is_tombstone(holder: &str) -> bool {
+    holder.contains(' ')
 }
 
 /// Takes the probe lease, or keeps it for another `ARGV[2]` ms if this replica holds it:
