@@ -128,7 +128,8 @@ fn payments_json(policy: &str) -> Value {
             "summary": "tripped: failure_streak(3), failure rate 75%"
         }],
         // The trip's window, then reads of the open circuit, all in the first 15 s.
-        "failure_rates": rates(json!({"failure_rate": 0.75, "state": "open"}))
+        "failure_rates": rates(json!({"failure_rate": 0.75, "state": "open"})),
+        "override": null
     })
 }
 
@@ -161,7 +162,8 @@ fn search_json(policy: &str) -> Value {
         "calls": {"success": 2, "failure": 0, "ignored": 0, "rejected": 0},
         "policy": policy,
         "history": [],
-        "failure_rates": rates(json!({"failure_rate": 0.0, "state": "closed"}))
+        "failure_rates": rates(json!({"failure_rate": 0.0, "state": "closed"})),
+        "override": null
     })
 }
 
@@ -267,6 +269,48 @@ async fn unknown_circuit_is_404_and_unknown_command_is_400() {
             .await
             .0,
         StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn scope_is_local_or_fleet_and_fleet_needs_a_fleet() {
+    let (base, fusebox) = bearer_app().await;
+    let (status, _, body) = post_api(format!(
+        "{base}/admin/circuits/search/force-open?scope=global"
+    ))
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({
+                "error": "unknown_scope",
+                "message": "unknown scope \"global\"; expected local or fleet"
+            })
+        )
+    );
+    let (status, _, body) = post_api(format!(
+        "{base}/admin/circuits/search/force-open?scope=fleet"
+    ))
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({
+                "error": "unsupported_scope",
+                "message": "scope fleet needs a fleet: give the registry one with `FuseboxBuilder::fleet`"
+            })
+        )
+    );
+    assert_eq!(fusebox.circuit("search").state(), State::Closed);
+    let (status, _, body) = post_api(format!(
+        "{base}/admin/circuits/search/force-open?scope=local"
+    ))
+    .await;
+    assert_eq!(
+        (status, &body["state"]),
+        (StatusCode::OK, &json!("forced_open"))
     );
 }
 

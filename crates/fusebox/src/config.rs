@@ -16,7 +16,10 @@
 //!
 //! A circuit section sets only what differs: unset fields come from `[default]`, and fields
 //! unset there from the built-in defaults (`Policy::default()`). Fields: `window`, `trip`,
-//! `retry`, `permit`, `max_concurrent_probes`, `close_after`, `max_wait`, `record_latency`.
+//! `retry`, `permit`, `max_concurrent_probes`, `close_after`, `max_wait`, `record_latency`,
+//! and `fleet`: `"shared"` shares the circuit's trips with the other replicas of the service
+//! (see [`FuseboxBuilder::share_trips`](crate::FuseboxBuilder::share_trips)), `"local"` (the
+//! default) keeps them to this process.
 //! Errors name the file, the circuit and the field.
 
 use std::collections::BTreeMap;
@@ -58,6 +61,8 @@ use serde::Deserialize;
 pub struct Config {
     default: Policy,
     circuits: BTreeMap<String, Policy>,
+    default_shared: bool,
+    shared: BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +85,7 @@ struct Fields {
     close_after: Option<u32>,
     max_wait: Option<String>,
     record_latency: Option<bool>,
+    fleet: Option<String>,
 }
 
 /// A config file that could not be read or holds an invalid value; `Display` names the
@@ -161,8 +167,19 @@ impl Config {
             .apply(Policy::builder())
             .and_then(|b| b.build().map_err(|e| (e.field(), e.to_string())))
             .map_err(|(field, message)| error(None, field, message))?;
+        let default_shared = file
+            .default
+            .shared()
+            .map_err(|message| error(None, "fleet", message))?
+            .unwrap_or(false);
         let mut circuits = BTreeMap::new();
+        let mut shared = BTreeMap::new();
         for (name, fields) in file.circuits {
+            let shares = fields
+                .shared()
+                .map_err(|message| error(Some(&name), "fleet", message))?
+                .unwrap_or(default_shared);
+            shared.insert(name.clone(), shares);
             let policy = file
                 .default
                 .apply(Policy::builder())
@@ -171,7 +188,36 @@ impl Config {
                 .map_err(|(field, message)| error(Some(&name), field, message))?;
             circuits.insert(name, policy);
         }
-        Ok(Config { default, circuits })
+        Ok(Config {
+            default,
+            circuits,
+            default_shared,
+            shared,
+        })
+    }
+
+    /// Whether the circuit named `name` shares its trips with the fleet: its section's
+    /// `fleet`, else `[default]`'s.
+    ///
+    /// ```
+    /// use fusebox::config::Config;
+    ///
+    /// let config = Config::from_toml("[circuits.work]\nfleet = \"shared\"", "fusebox.toml")?;
+    /// assert!(config.shares_trips("work"));
+    /// assert!(!config.shares_trips("search"));
+    /// # Ok::<(), fusebox::config::ConfigError>(())
+    /// ```
+    pub fn shares_trips(&self, name: &str) -> bool {
+        self.shared
+            .get(name)
+            .copied()
+            .unwrap_or(self.default_shared)
+    }
+
+    /// Whether `[default]` says `fleet = "shared"`: every circuit without a `fleet` of its
+    /// own shares its trips.
+    pub fn default_shares_trips(&self) -> bool {
+        self.default_shared
     }
 
     /// The policy of circuits without a section of their own.
@@ -193,6 +239,18 @@ impl Config {
 }
 
 impl Fields {
+    /// `fleet`: `Some(true)` for `"shared"`, `Some(false)` for `"local"`.
+    fn shared(&self) -> Result<Option<bool>, String> {
+        match self.fleet.as_deref() {
+            None => Ok(None),
+            Some("shared") => Ok(Some(true)),
+            Some("local") => Ok(Some(false)),
+            Some(other) => Err(format!(
+                "{other:?} is not a fleet mode; write \"shared\" (trips reach every replica) or \"local\" (the default)"
+            )),
+        }
+    }
+
     /// Sets the fields present here on `builder`; an error names the field.
     fn apply(&self, mut builder: PolicyBuilder) -> Result<PolicyBuilder, (&'static str, String)> {
         fn parse<T: FromStr>(field: &'static str, text: &str) -> Result<T, (&'static str, String)>
@@ -299,6 +357,25 @@ mod tests {
                 .to_string()
                 .starts_with("/nonexistent/fusebox.toml: cannot read the file: "),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn fleet_sharing_comes_from_the_section_or_the_default() {
+        let config = Config::from_toml(
+            "[default]\nfleet = \"shared\"\n[circuits.a]\nfleet = \"local\"\n[circuits.b]\n",
+            "f.toml",
+        )
+        .unwrap();
+        assert!(!config.shares_trips("a"));
+        assert!(config.shares_trips("b"));
+        assert!(config.shares_trips("unlisted"));
+        assert!(config.default_shares_trips());
+        let err = Config::from_toml("[circuits.a]\nfleet = \"global\"", "f.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.toml: circuit \"a\": fleet: \"global\" is not a fleet mode; write \"shared\" \
+             (trips reach every replica) or \"local\" (the default)"
         );
     }
 

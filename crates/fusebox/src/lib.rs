@@ -75,6 +75,7 @@ pub mod classify;
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
 pub mod fallback;
+pub mod fleet;
 mod history;
 #[cfg(feature = "http")]
 mod http;
@@ -107,10 +108,10 @@ pub use self::http::{
 pub use self::listener::{
     BuildError, FlushTimeout, ListenerStack, ListenerStackBuilder, ListenerStats, LogListener,
 };
-pub use self::registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit};
+pub use self::registry::{Fusebox, FuseboxBuilder, OVERFLOW_CIRCUIT, UnknownCircuit, WeakFusebox};
 pub use fusebox_core::{
-    CallCounts, CallError, CallFuture, Cause, Circuit, Clock, ManualClock, Metrics, Outcome,
-    Permit, Policy, PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock,
-    TripRule, Window,
+    CallCounts, CallError, CallFuture, Cause, Circuit, Clock, Command, ManualClock, Metrics,
+    Outcome, Permit, Policy, PolicyBuilder, PolicyError, Retry, Scope, Signal, Snapshot, State,
+    SystemClock, TripRule, Window,
 };
 pub use fusebox_core::{duration, trip};

@@ -13,14 +13,15 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use fusebox_core::{CallCounts, Circuit, Clock, Policy, Snapshot, State, SystemClock};
+use fusebox_core::{CallCounts, Circuit, Clock, Policy, Scope, Snapshot, State, SystemClock};
 use tower_service::Service;
 
 use crate::BoxError;
+use crate::fleet::{CommandError, Fleet, Membership, Override};
 use crate::history::History;
 use crate::listener::{
     BuildError, FlushTimeout, ListenerStack, ListenerStackBuilder, ListenerStats,
@@ -93,6 +94,7 @@ struct Inner {
     /// Recent transitions and failure rates, fed by the circuits' signal sinks.
     history: History,
     policy_use: PolicyUse,
+    fleet: Membership,
 }
 
 /// The keyed circuits and what eviction knows of each.
@@ -158,6 +160,7 @@ pub struct FuseboxBuilder {
     clock: Option<Arc<dyn Clock>>,
     max_keyed: usize,
     idle_timeout: Duration,
+    fleet: Membership,
 }
 
 impl FuseboxBuilder {
@@ -180,6 +183,28 @@ impl FuseboxBuilder {
         for (name, policy) in config.circuits() {
             self.policies.insert(name.to_owned(), policy.clone());
         }
+        self.fleet.sharing.all = config.default_shares_trips();
+        for (name, _) in config.circuits() {
+            let shares = config.shares_trips(name);
+            self.fleet.sharing.circuits.insert(name.to_owned(), shares);
+        }
+        self
+    }
+
+    /// Shares the state of this registry's circuits with the other replicas of the service
+    /// through `fleet` (for Redis, `fusebox_redis::RedisFleet`): fleet-wide commands
+    /// ([`Fusebox::command`] with [`Scope::Fleet`]) and the trips of the circuits named in
+    /// [`share_trips`](FuseboxBuilder::share_trips). See [`fleet`](crate::fleet).
+    pub fn fleet(mut self, fleet: impl Fleet) -> Self {
+        self.fleet.fleet = Some(Arc::new(fleet));
+        self
+    }
+
+    /// Shares the trips of the circuit named `name` with the fleet: when one replica trips,
+    /// the others open too until the same probe deadline, one replica probes for all, and its
+    /// recovery or reopening reaches every replica. In a config file: `fleet = "shared"`.
+    pub fn share_trips(mut self, name: impl Into<String>) -> Self {
+        self.fleet.sharing.circuits.insert(name.into(), true);
         self
     }
 
@@ -253,7 +278,7 @@ impl FuseboxBuilder {
     /// `tokio::sync::Semaphore::MAX_PERMITS`, is [`BuildError`] naming `queue_capacity`.
     pub fn build(self) -> Result<Fusebox, BuildError> {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        Ok(Fusebox {
+        let fusebox = Fusebox {
             inner: Arc::new(Inner {
                 history: History::new(clock.clone()),
                 policy_use: PolicyUse::new(self.policies.keys()),
@@ -268,8 +293,13 @@ impl FuseboxBuilder {
                 max_keyed: self.max_keyed,
                 idle_timeout: self.idle_timeout,
                 overflow_warned: AtomicBool::new(false),
+                fleet: self.fleet,
             }),
-        })
+        };
+        if let Some(fleet) = &fusebox.inner.fleet.fleet {
+            fleet.attach(fusebox.downgrade());
+        }
+        Ok(fusebox)
     }
 }
 
@@ -281,6 +311,7 @@ impl fmt::Debug for FuseboxBuilder {
             .field("listeners", &self.listeners)
             .field("max_keyed_circuits", &self.max_keyed)
             .field("keyed_idle_timeout", &self.idle_timeout)
+            .field("fleet", &self.fleet)
             .finish_non_exhaustive()
     }
 }
@@ -292,6 +323,12 @@ pub struct UnknownCircuit {
 }
 
 impl UnknownCircuit {
+    pub(crate) fn new(name: &str) -> UnknownCircuit {
+        UnknownCircuit {
+            name: name.to_owned(),
+        }
+    }
+
     /// The name that was asked for.
     pub fn name(&self) -> &str {
         &self.name
@@ -321,6 +358,7 @@ impl Fusebox {
             clock: None,
             max_keyed: 1_000,
             idle_timeout: Duration::from_secs(600),
+            fleet: Membership::default(),
         }
     }
 
@@ -511,16 +549,18 @@ impl Fusebox {
             .unwrap_or(&inner.default_policy)
             .clone();
         inner.policy_use.mark(name);
-        let listeners = inner.listeners.clone();
         let history = inner.history.clone();
+        let to_fleet_and_listeners = inner.fleet.sink(name, inner.listeners.clone());
         let circuit = Circuit::builder(name)
             .policy(policy)
             .on_signal(move |signal| {
                 history.record(&signal);
-                listeners.send(signal);
+                to_fleet_and_listeners(signal);
             })
             .shared_clock(inner.clock.clone())
             .build();
+        // Before the circuit is reachable: no call runs against a state the fleet overrides.
+        inner.fleet.adopt(&circuit);
         let handle = Arc::new(circuit.clone());
         self.replace(|next| {
             next.insert(circuit.name().clone(), handle);
@@ -562,44 +602,100 @@ impl Fusebox {
         &self.inner.policy_use
     }
 
-    fn command(&self, name: &str, to: State) -> Result<bool, UnknownCircuit> {
-        let circuit = self.get(name).ok_or_else(|| UnknownCircuit {
-            name: name.to_owned(),
-        })?;
+    fn local_command(&self, name: &str, to: State) -> Result<bool, CommandError> {
+        let circuit = self.get(name).ok_or_else(|| UnknownCircuit::new(name))?;
+        self.inner.fleet.allow_local(name)?;
         Ok(circuit.transition_to(to))
     }
 
     /// Moves the circuit named `name` to `closed`; `Ok(false)` if it already was (its window
-    /// is cleared).
+    /// is cleared). For this process only: see [`Fusebox::command`] for the fleet.
     ///
     /// # Errors
-    /// [`UnknownCircuit`] if no circuit has that name.
-    pub fn reset(&self, name: &str) -> Result<bool, UnknownCircuit> {
-        self.command(name, State::Closed)
+    /// [`CommandError::Unknown`] if no circuit has that name; [`CommandError::Overridden`]
+    /// while a fleet-wide override stands on it.
+    pub fn reset(&self, name: &str) -> Result<bool, CommandError> {
+        self.local_command(name, State::Closed)
     }
 
-    /// Moves the circuit named `name` to `forced_open`.
+    /// Moves the circuit named `name` to `forced_open`, in this process.
     ///
     /// # Errors
-    /// [`UnknownCircuit`] if no circuit has that name.
-    pub fn force_open(&self, name: &str) -> Result<bool, UnknownCircuit> {
-        self.command(name, State::ForcedOpen)
+    /// Like [`Fusebox::reset`].
+    pub fn force_open(&self, name: &str) -> Result<bool, CommandError> {
+        self.local_command(name, State::ForcedOpen)
     }
 
-    /// Moves the circuit named `name` to `disabled`.
+    /// Moves the circuit named `name` to `disabled`, in this process.
     ///
     /// # Errors
-    /// [`UnknownCircuit`] if no circuit has that name.
-    pub fn disable(&self, name: &str) -> Result<bool, UnknownCircuit> {
-        self.command(name, State::Disabled)
+    /// Like [`Fusebox::reset`].
+    pub fn disable(&self, name: &str) -> Result<bool, CommandError> {
+        self.local_command(name, State::Disabled)
     }
 
-    /// Moves the circuit named `name` to `metrics_only`.
+    /// Moves the circuit named `name` to `metrics_only`, in this process.
     ///
     /// # Errors
-    /// [`UnknownCircuit`] if no circuit has that name.
-    pub fn metrics_only(&self, name: &str) -> Result<bool, UnknownCircuit> {
-        self.command(name, State::MetricsOnly)
+    /// Like [`Fusebox::reset`].
+    pub fn metrics_only(&self, name: &str) -> Result<bool, CommandError> {
+        self.local_command(name, State::MetricsOnly)
+    }
+
+    /// A manual command into `to` (`closed` is `reset`, `forced_open` is `force_open`, ...)
+    /// for this process ([`Scope::Local`]) or for every replica sharing the registry's
+    /// [fleet](FuseboxBuilder::fleet) ([`Scope::Fleet`]); returns whether this process's
+    /// circuit changed state.
+    ///
+    /// A fleet-wide command other than `reset` stands as an [`Override`] until a fleet-wide
+    /// `reset`: replicas started later adopt it, and local commands on the circuit are
+    /// refused meanwhile. It resolves once the fleet's store took it.
+    ///
+    /// ```
+    /// use fusebox::{Fusebox, Scope, State};
+    /// use fusebox::fleet::CommandError;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fusebox = Fusebox::builder().build()?;
+    /// fusebox.circuit("payments");
+    /// assert!(fusebox.command("payments", State::ForcedOpen, Scope::Local).await?);
+    /// // Without a fleet there is no fleet scope.
+    /// let error = fusebox.command("payments", State::Closed, Scope::Fleet).await.unwrap_err();
+    /// assert!(matches!(error, CommandError::Unsupported { .. }));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`CommandError::Unknown`] if no circuit has that name here;
+    /// [`CommandError::Overridden`] for a local command under a fleet-wide override;
+    /// [`CommandError::Unsupported`] for the fleet scope without a fleet, or into `open` or
+    /// `half_open`; [`CommandError::Fleet`] when the store did not take it.
+    pub async fn command(&self, name: &str, to: State, scope: Scope) -> Result<bool, CommandError> {
+        match scope {
+            Scope::Local => self.local_command(name, to),
+            Scope::Fleet => self.inner.fleet.command(self, name, to).await,
+            _ => Err(CommandError::Unsupported { scope, to }),
+        }
+    }
+
+    /// The fleet-wide override standing on the circuit named `name`, if any.
+    pub fn fleet_override(&self, name: &str) -> Option<Override> {
+        self.inner.fleet.override_of(name)
+    }
+
+    /// Whether the circuit named `name` shares its trips with the fleet
+    /// ([`FuseboxBuilder::share_trips`]); it need not exist yet.
+    pub fn shares_trips(&self, name: &str) -> bool {
+        self.inner.fleet.sharing.shares(name)
+    }
+
+    /// A handle that does not keep the registry alive: for a [`Fleet`]'s background work.
+    pub fn downgrade(&self) -> WeakFusebox {
+        WeakFusebox {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// Delivery statistics of each listener.
@@ -626,6 +722,27 @@ impl Fusebox {
     /// [`FlushTimeout`] naming the listeners that did not finish.
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), FlushTimeout> {
         self.inner.listeners.shutdown(timeout).await
+    }
+}
+
+/// A [`Fusebox`] that may have been dropped: see [`Fusebox::downgrade`].
+#[derive(Clone)]
+pub struct WeakFusebox {
+    inner: Weak<Inner>,
+}
+
+impl WeakFusebox {
+    /// The registry, unless every [`Fusebox`] handle of it is gone.
+    pub fn upgrade(&self) -> Option<Fusebox> {
+        self.inner.upgrade().map(|inner| Fusebox { inner })
+    }
+}
+
+impl fmt::Debug for WeakFusebox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakFusebox")
+            .field("alive", &(self.inner.strong_count() > 0))
+            .finish()
     }
 }
 

@@ -93,6 +93,9 @@
     set(card, "time-in-state", duration(circuit.time_in_state_secs));
     set(card, "retry-after", circuit.retry_after_secs === null ? "–" : duration(circuit.retry_after_secs));
     set(card, "policy", circuit.policy);
+    // A fleet-wide command standing on the circuit, and the replica that issued it.
+    const standing = circuit.override;
+    set(card, "override", standing ? `${standing.command} from ${standing.origin} since ${new Date(standing.since).toLocaleTimeString()}` : "–");
   }
 
   function rect(x, y, width, height, className) {

@@ -8,7 +8,7 @@
 //! | `GET /assets/sign-in.css` | the sign-in page's style sheet, the one route that needs no token |
 //! | `GET /circuits` | every circuit, sorted by name, as a JSON array |
 //! | `GET /circuits/{name}` | one circuit, or `404` |
-//! | `POST /circuits/{name}/{command}` | `reset`, `force-open`, `disable` or `metrics-only`: the circuit afterwards, with `"changed"`; `400` for another command, `404` for an unknown circuit |
+//! | `POST /circuits/{name}/{command}?scope=local\|fleet` | `reset`, `force-open`, `disable` or `metrics-only`, for this process (`local`, the default) or every replica of the fleet (`fleet`): the circuit afterwards, with `"changed"`; `400` for another command or scope, `404` for an unknown circuit, `409` for a local command while a fleet-wide override stands, `503` when the fleet's store did not take a fleet-wide command |
 //! | `GET /unused-policies` | the names with a policy of their own that no circuit has used yet ([`Fusebox::unused_policies`]), sorted, as a JSON array; the first answer that lists any also logs them once |
 //!
 //! Nest it with `Router::nest_service("/admin", router(..))`, and `/admin` and `/admin/`
@@ -35,7 +35,8 @@
 //!      "rule": "min_requests(20) & failure_rate(0.5)", "origin": null, "failure_rate": 0.5,
 //!      "summary": "tripped: min_requests(20) & failure_rate(0.5), failure rate 50%"}
 //!   ],
-//!   "failure_rates": {"interval_secs": 15, "points": [null, "...", {"failure_rate": 0.5, "state": "open"}]}
+//!   "failure_rates": {"interval_secs": 15, "points": [null, "...", {"failure_rate": 0.5, "state": "open"}]},
+//!   "override": {"command": "force_open", "scope": "fleet", "origin": "replica-b", "since": "2025-05-06T07:08:00.000Z"}
 //! }
 //! ```
 //!
@@ -50,10 +51,12 @@
 //! `tripped` and `reopened`, `failure_rate` that of the window the transition found.
 //! `failure_rates` is [`Fusebox::failure_rates`]: forty points, oldest first, the last one
 //! now, each the highest rate sampled in its interval and the state at its last sample, or
-//! `null` where nothing was sampled. Circuit names are one path segment:
+//! `null` where nothing was sampled. `override` is the fleet-wide command standing on the
+//! circuit (see `fusebox::fleet`), `null` when none does. Circuit names are one path segment:
 //! percent-encode them (`GET%20%2Fusers%2F%7Bid%7D` for the route circuit `GET /users/{id}`).
 //!
-//! Errors are JSON too: `{"error": "not_found" | "unknown_command" | "unauthorized" |
+//! Errors are JSON too: `{"error": "not_found" | "unknown_command" | "unknown_scope" |
+//! "unsupported_scope" | "overridden" | "fleet_unavailable" | "unauthorized" |
 //! "cross_origin", "message": "..."}`.
 //!
 //! # Authentication
@@ -116,15 +119,16 @@ mod session;
 mod sign_in;
 mod view;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use fusebox::{Fusebox, UnknownCircuit};
+use fusebox::fleet::CommandError;
+use fusebox::{Fusebox, Scope};
 use http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderValue, StatusCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use self::auth::{AdminAuth, InvalidToken, SESSION_COOKIE};
 pub use self::origin::Scheme;
@@ -215,6 +219,10 @@ fn error(status: StatusCode, code: &'static str, message: String) -> Response {
     )
 }
 
+fn error_of(status: StatusCode, code: &'static str, cause: &dyn std::error::Error) -> Response {
+    error(status, code, cause.to_string())
+}
+
 fn not_found(name: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -229,7 +237,10 @@ async fn list(State(fusebox): State<Fusebox>) -> Response {
         .iter()
         .filter_map(|snapshot| {
             let circuit = fusebox.get(&snapshot.name)?;
-            Some(CircuitView::new(&fusebox, snapshot, circuit.policy()))
+            Some(
+                CircuitView::new(&fusebox, snapshot, circuit.policy())
+                    .with_override(fusebox.fleet_override(&snapshot.name)),
+            )
         })
         .collect();
     json(StatusCode::OK, views)
@@ -239,7 +250,8 @@ async fn one(State(fusebox): State<Fusebox>, Path(name): Path<String>) -> Respon
     match fusebox.get(&name) {
         Some(circuit) => json(
             StatusCode::OK,
-            CircuitView::new(&fusebox, &circuit.snapshot(), circuit.policy()),
+            CircuitView::new(&fusebox, &circuit.snapshot(), circuit.policy())
+                .with_override(fusebox.fleet_override(&name)),
         ),
         None => not_found(&name),
     }
@@ -256,15 +268,23 @@ struct CommandResult<'a> {
     changed: bool,
 }
 
+/// The query of a command: `?scope=local|fleet`.
+#[derive(Deserialize)]
+struct CommandQuery {
+    scope: Option<String>,
+}
+
 async fn command(
     State(fusebox): State<Fusebox>,
     Path((name, command)): Path<(String, String)>,
+    Query(query): Query<CommandQuery>,
 ) -> Response {
-    let run: fn(&Fusebox, &str) -> Result<bool, UnknownCircuit> = match command.as_str() {
-        "reset" => Fusebox::reset,
-        "force-open" => Fusebox::force_open,
-        "disable" => Fusebox::disable,
-        "metrics-only" => Fusebox::metrics_only,
+    use fusebox::State as To;
+    let to = match command.as_str() {
+        "reset" => To::Closed,
+        "force-open" => To::ForcedOpen,
+        "disable" => To::Disabled,
+        "metrics-only" => To::MetricsOnly,
         _ => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -275,14 +295,39 @@ async fn command(
             );
         }
     };
-    let (Some(circuit), Ok(changed)) = (fusebox.get(&name), run(&fusebox, &name)) else {
+    let scope = match query.scope.as_deref().map(str::parse::<Scope>) {
+        None => Scope::Local,
+        Some(Ok(scope)) => scope,
+        Some(Err(error)) => {
+            return error_of(StatusCode::BAD_REQUEST, "unknown_scope", &error);
+        }
+    };
+    let Some(circuit) = fusebox.get(&name) else {
         return not_found(&name);
+    };
+    let changed = match fusebox.command(&name, to, scope).await {
+        Ok(changed) => changed,
+        Err(CommandError::Unknown(_)) => return not_found(&name),
+        Err(refused @ CommandError::Overridden { .. }) => {
+            return error_of(StatusCode::CONFLICT, "overridden", &refused);
+        }
+        Err(refused @ CommandError::Unsupported { .. }) => {
+            return error_of(StatusCode::BAD_REQUEST, "unsupported_scope", &refused);
+        }
+        Err(failed) => {
+            return error_of(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "fleet_unavailable",
+                &failed,
+            );
+        }
     };
     let snapshot = circuit.snapshot();
     tracing::info!(
         target: "fusebox",
         circuit = %name,
         command = %command,
+        scope = scope.as_str(),
         changed,
         state = snapshot.state.as_str(),
         "admin command"
@@ -290,7 +335,8 @@ async fn command(
     json(
         StatusCode::OK,
         CommandResult {
-            circuit: CircuitView::new(&fusebox, &snapshot, circuit.policy()),
+            circuit: CircuitView::new(&fusebox, &snapshot, circuit.policy())
+                .with_override(fusebox.fleet_override(&name)),
             changed,
         },
     )

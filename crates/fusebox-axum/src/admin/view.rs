@@ -1,6 +1,7 @@
 //! The JSON shape of a circuit in the admin API: the core's snapshot JSON (the shape webhook
 //! signals share, see `fusebox_core`'s feature `serde`) plus the circuit's policy.
 
+use fusebox::fleet::Override;
 use fusebox::{FailureRates, Fusebox, RatePoint, Transition};
 use fusebox_core::{Policy, Snapshot};
 use serde::Serialize;
@@ -12,6 +13,17 @@ pub(super) struct CircuitView<'a> {
     policy: String,
     history: Vec<TransitionView>,
     failure_rates: RatesView,
+    #[serde(rename = "override")]
+    standing: Option<OverrideView>,
+}
+
+/// A fleet-wide override standing on the circuit.
+#[derive(Serialize)]
+struct OverrideView {
+    command: &'static str,
+    scope: &'static str,
+    origin: String,
+    since: String,
 }
 
 /// One of [`Fusebox::history`], newest first.
@@ -53,7 +65,19 @@ impl<'a> CircuitView<'a> {
                 .map(TransitionView::new)
                 .collect(),
             failure_rates: RatesView::new(&fusebox.failure_rates(&snapshot.name)),
+            standing: None,
         }
+    }
+
+    /// The view with the fleet-wide override standing on the circuit, if any.
+    pub(super) fn with_override(mut self, standing: Option<Override>) -> Self {
+        self.standing = standing.map(|standing| OverrideView {
+            command: standing.command(),
+            scope: standing.scope().as_str(),
+            origin: standing.origin.to_string(),
+            since: fusebox_core::wall::rfc3339_millis(standing.since),
+        });
+        self
     }
 }
 
