@@ -267,7 +267,11 @@ const formLanding = await until(
   (seen) => seen?.url?.startsWith(root.origin),
 );
 const fetchPage = await open(`${evil}/fetch`);
-const fetchTitle = await until(() => fetchPage("document.title"), (title) => title !== "fetch");
+// Until the fetch settled: before the page loads, the title is still empty or "fetch".
+const fetchTitle = await until(
+  () => fetchPage("document.title"),
+  (title) => title === "sent" || title === "failed",
+);
 // The states after the attacks, from the API itself (the dashboard may not have refreshed).
 const api = async () =>
   Object.fromEntries(
