@@ -44,6 +44,7 @@ pub(crate) fn spin(round: u32) {
 /// This thread's stripe hint: threads are numbered in the order they first use any circuit,
 /// and a circuit with `n` stripes serves thread `k` from stripe `k mod n`. A thread whose stripe
 /// turns out to be contended moves to the next one (see `Stripes::add`).
+#[inline]
 pub(crate) fn stripe_hint() -> usize {
     HINT.with(|hint| {
         let current = hint.get();

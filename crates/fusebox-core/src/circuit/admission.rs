@@ -38,6 +38,7 @@ impl Grant {
 
 impl Core {
     /// Decides a call from the caller's `stripe`.
+    #[inline]
     pub(super) fn acquire(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
         let word = self.head.word.load(Ordering::Acquire);
         if admits_all(word) {
@@ -69,6 +70,8 @@ impl Core {
     }
 
     /// The states that do not admit every call: `open`, `half_open`, `forced_open`.
+    // Kept out of line so that the hot path above stays a few instructions.
+    #[inline(never)]
     fn acquire_guarded(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
         loop {
             let word = self.head.word.load(Ordering::Acquire);
@@ -133,6 +136,7 @@ impl Core {
     }
 
     /// Finishes an admitted call with its outcome.
+    #[inline]
     pub(super) fn finish(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) {
         stripe.count_outcome(outcome);
         // The hot path: a call admitted while closed, recorded in a bit ring.
@@ -160,6 +164,7 @@ impl Core {
         self.finish_guarded(stripe, grant, outcome);
     }
 
+    #[cold]
     fn trip(&self, generation: u64) {
         let cause = Cause::Tripped {
             rule: self.policy().trip_text().clone(),
@@ -168,6 +173,7 @@ impl Core {
     }
 
     /// Every other finish: other windows, other states, probes, ignored outcomes.
+    #[inline(never)]
     fn finish_guarded(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) {
         let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
         let admitted = unpack(grant.word).0;
@@ -307,6 +313,7 @@ impl<'a> Admission<'a> {
     /// window.
     ///
     /// [`Circuit::try_acquire`]: crate::Circuit::try_acquire
+    #[inline]
     pub fn finish(self, outcome: Outcome) {
         // Finished, not abandoned: `Drop` must not run.
         let this = std::mem::ManuallyDrop::new(self);

@@ -243,6 +243,7 @@ impl Circuit {
     }
 
     /// The stripe of the calling thread.
+    #[inline]
     fn stripe(&self) -> &Arc<Stripe> {
         let stripes = &self.handle.stripes;
         &stripes[crate::sync::stripe_hint() & stripes.len().saturating_sub(1)]
@@ -294,6 +295,7 @@ impl Circuit {
     ///
     /// # Errors
     /// [`Rejected`] when the call must not run.
+    #[inline]
     pub fn try_acquire(&self) -> Result<Admission<'_>, Rejected> {
         let stripe = self.stripe();
         let grant = stripe.core.acquire(stripe)?;
@@ -305,6 +307,7 @@ impl Circuit {
     ///
     /// # Errors
     /// [`Rejected`] when the call must not run.
+    #[inline]
     pub fn try_acquire_owned(&self) -> Result<OwnedAdmission, Rejected> {
         let stripe = self.stripe();
         let grant = stripe.core.acquire(stripe)?;

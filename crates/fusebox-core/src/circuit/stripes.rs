@@ -41,6 +41,7 @@ impl Stripe {
     }
 
     /// Counts one call.
+    #[inline]
     pub(crate) fn count(&self, which: usize) {
         let counter = &self.counts[which];
         let current = counter.load(Ordering::Relaxed);
@@ -59,6 +60,7 @@ impl Stripe {
         }
     }
 
+    #[inline]
     pub(crate) fn count_outcome(&self, outcome: Outcome) {
         self.count(match outcome {
             Outcome::Success => SUCCESS,
