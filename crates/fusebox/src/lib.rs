@@ -25,6 +25,7 @@
 //! | `http` | the 503 mode (`CircuitBreakerLayer::respond_503`), `classify::HttpClassifier` (5xx and transport errors are failures), `key::ByHost` for `http::Request` |
 //! | `reqwest` | `classify::HttpClassifier` and `key::ByHost` for `reqwest` |
 //! | `config` | `config::Config`: policies from a TOML file |
+//! | `alerts` | `alerts::ErrorBursts`: a `tracing` layer that alerts once per burst of the same logged error |
 //!
 //! ```
 //! use std::time::Duration;
@@ -68,6 +69,9 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "alerts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alerts")))]
+pub mod alerts;
 mod breaker;
 pub mod classify;
 #[cfg(feature = "config")]
@@ -105,3 +109,15 @@ pub use fusebox_core::{
     PolicyBuilder, PolicyError, Retry, Signal, Snapshot, State, SystemClock, TripRule, Window,
 };
 pub use fusebox_core::{duration, trip};
+
+/// The policy of each fingerprint of logged errors unless configured otherwise: 100 errors
+/// within a minute alert, and five quiet minutes later the alert may end. Every call of such a
+/// circuit is an error, so half-open probes are admitted without a ramp.
+#[cfg(any(feature = "alerts", feature = "config"))]
+fn alert_policy_builder() -> PolicyBuilder {
+    Policy::builder()
+        .window(Window::time(std::time::Duration::from_secs(60)))
+        .trip(trip::failure_count(100))
+        .retry(Retry::cooldown(std::time::Duration::from_secs(300)))
+        .permit(Permit::all())
+}
