@@ -424,13 +424,13 @@ impl Fusebox {
 
     /// A key without a circuit: its new circuit, or the overflow circuit at the bound.
     fn keyed_miss(&self, key: &str) -> Circuit {
-        self.keyed_insert(key, None)
+        self.keyed_insert(key, None::<fn() -> Policy>)
             .unwrap_or_else(|| self.overflow())
     }
 
-    /// A key without a circuit: its new circuit, with `policy` or else the registry's policy
+    /// A key without a circuit: its new circuit, with `policy()` or else the registry's policy
     /// for the name; `None` at the bound.
-    fn keyed_insert(&self, key: &str, policy: Option<Policy>) -> Option<Circuit> {
+    fn keyed_insert(&self, key: &str, policy: Option<impl FnOnce() -> Policy>) -> Option<Circuit> {
         let inner = &*self.inner;
         if inner.keyed_count.load(Ordering::Acquire) >= inner.max_keyed
             && nanos(inner.clock.now()) < inner.next_sweep.load(Ordering::Acquire)
@@ -449,7 +449,7 @@ impl Fusebox {
             return None;
         }
         let circuit = match policy {
-            Some(policy) => self.insert_with(&keyed, key, policy),
+            Some(policy) => self.insert_with(&keyed, key, policy()),
             None => self.insert(&keyed, key),
         };
         keyed
@@ -470,7 +470,7 @@ impl Fusebox {
     ) -> Option<Circuit> {
         match self.held(key) {
             Some(circuit) => Some(circuit),
-            None => self.keyed_insert(key, Some(policy())),
+            None => self.keyed_insert(key, Some(policy)),
         }
     }
 

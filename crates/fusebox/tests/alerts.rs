@@ -460,3 +460,65 @@ async fn idle_fingerprints_are_let_go_and_evicted_and_the_bound_overflows_into_o
             .all(|s| !s.name.contains(": first ("))
     );
 }
+
+/// `n` as letters only, so that normalisation keeps every message distinct.
+fn word(mut n: usize) -> String {
+    let mut word = String::new();
+    loop {
+        word.push(char::from(b'g' + u8::try_from(n % 20).unwrap()));
+        n /= 20;
+        if n == 0 {
+            return word;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_listener_does_not_slow_the_code_that_logs() {
+    let messages: Vec<String> = (0..200)
+        .map(|n| format!("backend {} down", word(n)))
+        .collect();
+    let p99 = |hung: bool| {
+        let mut registry = Fusebox::builder().queue_capacity(8);
+        if hung {
+            let never = service_fn(|_: Signal| std::future::pending::<Result<(), Infallible>>());
+            registry = registry.listener("hung", never);
+        }
+        let fusebox = registry.build().unwrap();
+        let five = fusebox::Policy::builder()
+            .window(fusebox::Window::time(Duration::from_secs(60)))
+            .trip(fusebox::trip::failure_count(5))
+            .build()
+            .unwrap();
+        let layer = ErrorBursts::builder(&fusebox).policy("*", five).build();
+        let subscriber = tracing_subscriber::registry().with(layer.clone());
+        let _subscriber = tracing::subscriber::set_default(subscriber);
+        let mut took = Vec::with_capacity(20_000);
+        for round in 0..100 {
+            for message in &messages {
+                let start = std::time::Instant::now();
+                tracing::error!("{message}");
+                if round > 0 {
+                    took.push(start.elapsed()); // the first round creates the fingerprints
+                }
+            }
+            if round == 4 {
+                let open = layer
+                    .bursts()
+                    .iter()
+                    .filter(|b| b.state == State::Open)
+                    .count();
+                assert_eq!(open, 200, "every fingerprint alerted");
+            }
+        }
+        took.sort_unstable();
+        took[took.len() * 99 / 100]
+    };
+    let without = p99(false);
+    let with_hung = p99(true);
+    println!("p99 of error!: {without:?} without a listener, {with_hung:?} with a hung one");
+    assert!(
+        with_hung <= without * 3 + Duration::from_micros(50),
+        "{with_hung:?} with a hung listener vs {without:?} without"
+    );
+}
