@@ -98,8 +98,14 @@
 //! | `metrics.failure_rate` | number or null | `failures / total`; null for an empty window |
 //! | `metrics.avg_latency_ms` | number or null | mean call duration; null unless latency is measured |
 //! | `metrics.consecutive_failures` | integer | the current failure streak |
+//! | `details` | object of strings | what the circuit says about itself (`Signal::details`): for a burst of logged errors (`fusebox::alerts`), `fingerprint`, `callsite`, `level`, `sample` and `fields`; `{}` for most circuits |
 //!
 //! Field order is not significant; new fields may be added.
+//!
+//! With [`WebhookFormat::TeamsCard`] the listener posts an Adaptive Card for a Microsoft
+//! Teams *workflow* webhook instead (`{"type": "message", "attachments": [{"contentType":
+//! "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard", ...}}]}`),
+//! with the same facts and details.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -108,6 +114,7 @@
 mod config;
 mod future;
 mod slack;
+mod teams;
 mod webhook;
 
 pub use config::ConfigError;
@@ -115,4 +122,5 @@ pub use future::ResponseFuture;
 pub use slack::error::SlackError;
 pub use slack::templates::{Labels, Template, Templates};
 pub use slack::{SlackListener, SlackListenerBuilder};
+pub use teams::WebhookFormat;
 pub use webhook::{WebhookError, WebhookListener, WebhookListenerBuilder};

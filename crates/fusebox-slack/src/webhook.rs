@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use tower_service::Service;
 
 use crate::config::{self, http_url};
+use crate::teams::{self, WebhookFormat};
 use crate::{ConfigError, ResponseFuture};
 
 /// Requests that take longer than this fail with [`WebhookError::Timeout`].
@@ -67,6 +68,7 @@ pub struct WebhookListener {
     headers: Arc<HeaderMap>,
     timeout: Duration,
     include_registrations: bool,
+    format: WebhookFormat,
 }
 
 impl WebhookListener {
@@ -91,6 +93,7 @@ impl WebhookListener {
             timeout: DEFAULT_TIMEOUT,
             client: None,
             include_registrations: false,
+            format: WebhookFormat::Json,
         }
     }
 
@@ -127,6 +130,11 @@ impl WebhookListener {
         self.include_registrations
     }
 
+    /// What the listener posts.
+    pub fn format(&self) -> WebhookFormat {
+        self.format
+    }
+
     async fn deliver(self, signal: Signal) -> Result<Handled, WebhookError> {
         if signal.is_registration() && !self.include_registrations {
             return Ok(Handled::Skipped);
@@ -137,7 +145,13 @@ impl WebhookListener {
             .header(CONTENT_TYPE, "application/json")
             .headers(HeaderMap::clone(&self.headers))
             .timeout(self.timeout)
-            .body(body(&signal).to_string())
+            .body(
+                match self.format {
+                    WebhookFormat::Json => body(&signal),
+                    WebhookFormat::TeamsCard => teams::card(&signal),
+                }
+                .to_string(),
+            )
             .send()
             .await
             .map_err(|error| {
@@ -168,6 +182,7 @@ pub struct WebhookListenerBuilder {
     timeout: Duration,
     client: Option<reqwest::Client>,
     include_registrations: bool,
+    format: WebhookFormat,
 }
 
 impl WebhookListenerBuilder {
@@ -241,6 +256,13 @@ impl WebhookListenerBuilder {
         self
     }
 
+    /// What to post (default [`WebhookFormat::Json`]): [`WebhookFormat::TeamsCard`] for a
+    /// Microsoft Teams workflow webhook.
+    pub fn format(mut self, format: WebhookFormat) -> Self {
+        self.format = format;
+        self
+    }
+
     /// Checks the settings and builds the listener.
     ///
     /// # Errors
@@ -266,6 +288,7 @@ impl WebhookListenerBuilder {
             client: config::client(self.client)?,
             headers: Arc::new(self.headers),
             include_registrations: self.include_registrations,
+            format: self.format,
         })
     }
 }
@@ -278,6 +301,7 @@ impl fmt::Debug for WebhookListenerBuilder {
             .field("headers", &headers)
             .field("timeout", &self.timeout)
             .field("include_registrations", &self.include_registrations)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }
@@ -299,8 +323,20 @@ fn body(signal: &Signal) -> Value {
             "failure_rate": metrics.failure_rate(),
             "avg_latency_ms": metrics.avg_latency().map(|latency| latency.as_secs_f64() * 1000.0),
             "consecutive_failures": metrics.consecutive_failures(),
-        }
+        },
+        "details": details(signal),
     })
+}
+
+/// [`Signal::details`] as one JSON object of strings.
+fn details(signal: &Signal) -> Value {
+    Value::Object(
+        signal
+            .details
+            .iter()
+            .map(|(label, value)| (label.clone(), Value::from(value.as_str())))
+            .collect(),
+    )
 }
 
 impl Service<Signal> for WebhookListener {
@@ -324,6 +360,7 @@ impl fmt::Debug for WebhookListener {
             .field("headers", &self.header_names())
             .field("timeout", &self.timeout)
             .field("include_registrations", &self.include_registrations)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }

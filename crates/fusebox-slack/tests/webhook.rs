@@ -127,7 +127,8 @@ async fn a_tripped_signal_is_posted_as_documented_json() {
                 "failure_rate": 2.0 / 3.0,
                 "avg_latency_ms": 200.0,
                 "consecutive_failures": 2
-            }
+            },
+            "details": {}
         })
     );
     assert_eq!(headers[CONTENT_TYPE], "application/json");
@@ -226,7 +227,8 @@ async fn registrations_are_skipped_unless_asked_for() {
                 "failure_rate": null,
                 "avg_latency_ms": null,
                 "consecutive_failures": 0
-            }
+            },
+            "details": {}
         })
     );
 }
