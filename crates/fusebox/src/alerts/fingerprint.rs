@@ -262,15 +262,17 @@ pub fn normalize(message: &str, out: &mut String) {
     let bytes = message.as_bytes();
     let (mut at, mut literal) = (0, 0);
     while at < bytes.len() {
+        let byte = bytes[at];
         let boundary = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
-        let replaced = if boundary {
-            quoted(bytes, at)
-                .or_else(|| uuid(bytes, at))
+        // Most bytes start nothing: decide from the byte itself before trying any shape.
+        let replaced = match byte {
+            b'"' | b'\'' | b'`' if boundary => quoted(bytes, at),
+            b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' if boundary => uuid(bytes, at)
                 .or_else(|| hex(bytes, at))
-        } else {
-            None
-        }
-        .or_else(|| number(bytes, at));
+                .or_else(|| number(bytes, at)),
+            b'0'..=b'9' => number(bytes, at),
+            _ => None,
+        };
         match replaced {
             Some((end, placeholder)) => {
                 // Every cut is next to an ASCII byte, so at a character boundary.
@@ -310,6 +312,9 @@ fn quoted(bytes: &[u8], at: usize) -> Option<(usize, &'static str)> {
 }
 
 fn uuid(bytes: &[u8], at: usize) -> Option<(usize, &'static str)> {
+    if bytes.get(at + 8) != Some(&b'-') {
+        return None; // the common case, decided at once
+    }
     let candidate = bytes.get(at..at + 36)?;
     let shaped = candidate.iter().enumerate().all(|(i, b)| match i {
         8 | 13 | 18 | 23 => *b == b'-',
@@ -329,16 +334,17 @@ fn hex(bytes: &[u8], at: usize) -> Option<(usize, &'static str)> {
             return Some((end, "{hex}"));
         }
     }
-    let token = bytes[at..]
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric())
-        .count();
-    let word = &bytes[at..at + token];
-    let hex = token >= 4
-        && word.iter().all(u8::is_ascii_hexdigit)
-        && word.iter().any(u8::is_ascii_digit)
-        && word.iter().any(u8::is_ascii_alphabetic);
-    hex.then_some((at + token, "{hex}"))
+    let (mut end, mut digits, mut letters) = (at, false, false);
+    while let Some(&b) = bytes.get(end) {
+        match b {
+            b'0'..=b'9' => digits = true,
+            b'a'..=b'f' | b'A'..=b'F' => letters = true,
+            b if b.is_ascii_alphanumeric() => return None, // a word, not hex
+            _ => break,
+        }
+        end += 1;
+    }
+    (end - at >= 4 && digits && letters).then_some((end, "{hex}"))
 }
 
 fn number(bytes: &[u8], at: usize) -> Option<(usize, &'static str)> {
