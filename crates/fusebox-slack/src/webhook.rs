@@ -258,6 +258,14 @@ impl WebhookListenerBuilder {
 
     /// What to post (default [`WebhookFormat::Json`]): [`WebhookFormat::TeamsCard`] for a
     /// Microsoft Teams workflow webhook.
+    ///
+    /// ```
+    /// use fusebox_slack::{WebhookFormat, WebhookListener};
+    ///
+    /// let json = WebhookListener::builder("http://127.0.0.1:9000/").build()?;
+    /// assert_eq!(json.format(), WebhookFormat::Json);
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
     pub fn format(mut self, format: WebhookFormat) -> Self {
         self.format = format;
         self

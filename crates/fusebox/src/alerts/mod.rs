@@ -208,6 +208,22 @@ impl ErrorBurstsBuilder {
 
     /// How often the background check looks for alerts that may end and for idle
     /// fingerprints (default 1 s). An alert ends at most this long after it may.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fusebox::Fusebox;
+    /// use fusebox::alerts::ErrorBursts;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), fusebox::BuildError> {
+    /// let fusebox = Fusebox::builder().build()?;
+    /// let layer = ErrorBursts::builder(&fusebox)
+    ///     .check_interval(Duration::from_secs(10))
+    ///     .build();
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn check_interval(mut self, interval: Duration) -> Self {
         self.check_interval = interval.max(Duration::from_millis(1));
         self
@@ -318,9 +334,29 @@ pub struct Burst {
     pub tripped: bool,
 }
 
-/// Every fingerprint counted by the [`ErrorBursts`] layers of `fusebox`, sorted by
-/// fingerprint: for metrics (`fusebox-prometheus` exports the events of those that have
-/// tripped) and for tests.
+/// Every fingerprint counted by the [`ErrorBursts`] layers of `fusebox` that are still in use,
+/// sorted by fingerprint: for metrics (`fusebox-prometheus` exports the events of those that
+/// have tripped), dashboards and tests.
+///
+/// ```
+/// use fusebox::Fusebox;
+/// use fusebox::alerts::{self, ErrorBursts};
+/// use tracing_subscriber::prelude::*;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), fusebox::BuildError> {
+/// let fusebox = Fusebox::builder().build()?;
+/// let subscriber = tracing_subscriber::registry().with(ErrorBursts::new(&fusebox));
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::error!("disk 1 full");
+///     tracing::error!("disk 2 full");
+///     assert_eq!(alerts::bursts(&fusebox)[0].events, 1, "two callsites, two fingerprints");
+/// });
+/// // The layer went with its subscriber.
+/// assert!(alerts::bursts(&fusebox).is_empty());
+/// # Ok(())
+/// # }
+/// ```
 pub fn bursts(fusebox: &Fusebox) -> Vec<Burst> {
     let (_, _, attached) = fusebox.alerts_context();
     let layers: Vec<Arc<Shared>> = lock(&attached.layers)
