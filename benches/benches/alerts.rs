@@ -55,6 +55,24 @@ fn layer(suppressed: bool) -> ErrorBursts {
 }
 
 fn alerts(c: &mut Criterion) {
+    let mut group = c.benchmark_group("error_event_parts");
+    let message = "order 123456 failed: card declined for user \"bob\"";
+    let mut out = String::with_capacity(128);
+    group.bench_function("normalize_message", |b| {
+        b.iter(|| {
+            out.clear();
+            fusebox::alerts::normalize(black_box(message), &mut out);
+        });
+    });
+    let words = "order placed failed: card declined for user with some more";
+    group.bench_function("normalize_words", |b| {
+        b.iter(|| {
+            out.clear();
+            fusebox::alerts::normalize(black_box(words), &mut out);
+        });
+    });
+    group.finish();
+
     let sink = || tracing_subscriber::fmt::layer().with_writer(std::io::sink);
 
     let mut group = c.benchmark_group("error_event_registry");

@@ -281,7 +281,15 @@ pub fn normalize(message: &str, out: &mut String) {
                 at = end;
                 literal = end;
             }
-            None => at += 1,
+            None => {
+                at += 1;
+                if byte.is_ascii_alphabetic() {
+                    // Inside a word only digits start something: skip its letters at once.
+                    while bytes.get(at).is_some_and(u8::is_ascii_alphabetic) {
+                        at += 1;
+                    }
+                }
+            }
         }
     }
     out.push_str(&message[literal..]);
