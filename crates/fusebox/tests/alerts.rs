@@ -514,11 +514,17 @@ async fn a_hung_listener_does_not_slow_the_code_that_logs() {
         took.sort_unstable();
         took[took.len() * 99 / 100]
     };
-    let without = p99(false);
-    let with_hung = p99(true);
+    // Alternated and the best of three each, so that load on the machine hits both alike.
+    let (mut without, mut with_hung) = (Duration::MAX, Duration::MAX);
+    for _ in 0..3 {
+        without = without.min(p99(false));
+        with_hung = with_hung.min(p99(true));
+    }
     println!("p99 of error!: {without:?} without a listener, {with_hung:?} with a hung one");
+    // A send that waited for the hung listener would block for good once its queue of 8 is
+    // full; the bound only leaves room for noise.
     assert!(
-        with_hung <= without * 3 + Duration::from_micros(50),
+        with_hung <= without * 3 + Duration::from_micros(200),
         "{with_hung:?} with a hung listener vs {without:?} without"
     );
 }
