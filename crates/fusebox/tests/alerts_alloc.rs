@@ -104,3 +104,29 @@ fn a_hundred_thousand_distinct_messages_hold_no_more_memory_than_a_thousand() {
         "{peak_100k} vs {peak_1k}"
     );
 }
+
+#[test]
+fn a_huge_message_does_not_pin_its_size_in_the_thread() {
+    let fusebox = Fusebox::builder().build().unwrap();
+    let layer = ErrorBursts::new(&fusebox);
+    let _subscriber =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(layer.clone()));
+    let huge = "x".repeat(1 << 20);
+    tracing::error!("{huge}"); // warms up the thread's buffers with a megabyte
+    let held = allocation_counter::measure(|| {
+        let huge = "y".repeat(1 << 20);
+        tracing::error!("{huge}");
+        drop(huge);
+    });
+    assert!(held.bytes_current < 64 * 1024, "{held:?}");
+    let details = fusebox
+        .get(&layer.bursts()[1].fingerprint)
+        .unwrap()
+        .details();
+    let sample = &details
+        .iter()
+        .find(|(label, _)| label == "sample")
+        .unwrap()
+        .1;
+    assert_eq!(sample.chars().count(), 1_001, "a thousand characters and …");
+}

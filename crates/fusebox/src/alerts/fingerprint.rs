@@ -11,6 +11,10 @@ use tracing::field::{Field, Visit};
 /// one error, and a message of kilobytes does not make a circuit name of kilobytes.
 const MAX_TEMPLATE: usize = 200;
 
+/// Bytes of a message normalised: placeholders are never longer than what they replace by
+/// more than a few bytes, so this is plenty for [`MAX_TEMPLATE`] bytes of template.
+const MAX_TEMPLATE_INPUT: usize = 4 * 1024;
+
 /// What makes two events the same error. The default is
 /// [`callsite_and_message`](Fingerprint::callsite_and_message).
 ///
@@ -158,11 +162,16 @@ pub(super) fn callsite(event: &Event<'_>) -> String {
 
 /// Appends the normalised message of `event` to `out`, at most [`MAX_TEMPLATE`] bytes of it;
 /// whether there was a message.
-pub(super) fn write_template(event: &Event<'_>, message: &mut String, out: &mut String) -> bool {
+fn write_template(event: &Event<'_>, message: &mut String, out: &mut String) -> bool {
     message.clear();
     event.record(&mut MessageOnly(message));
     let start = out.len();
-    normalize(message, out);
+    // Only the start of a long message can make it into the template: normalise no more.
+    let mut end = message.len().min(MAX_TEMPLATE_INPUT);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    normalize(&message[..end], out);
     if out.len() - start > MAX_TEMPLATE {
         let mut end = start + MAX_TEMPLATE;
         while !out.is_char_boundary(end) {
@@ -177,6 +186,7 @@ pub(super) fn write_template(event: &Event<'_>, message: &mut String, out: &mut 
 pub(super) fn template(event: &Event<'_>) -> String {
     let mut template = String::new();
     write_template(event, &mut String::new(), &mut template);
+    template.shrink_to_fit();
     template
 }
 
@@ -205,12 +215,27 @@ pub(super) struct Sample {
     pub(super) fields: String,
 }
 
+/// Characters of a sample message, and of its fields, an alert keeps: enough to recognise
+/// the error, and a megabyte logged once does not stay a megabyte per fingerprint.
+const MAX_SAMPLE_CHARS: usize = 1_000;
+
 impl Sample {
     pub(super) fn of(event: &Event<'_>) -> Sample {
         let mut sample = Sample::default();
         event.record(&mut sample);
+        shorten(&mut sample.message);
+        shorten(&mut sample.fields);
         sample
     }
+}
+
+/// Cuts `text` to [`MAX_SAMPLE_CHARS`] characters, with `…` when cut, and drops spare room.
+fn shorten(text: &mut String) {
+    if let Some((cut, _)) = text.char_indices().nth(MAX_SAMPLE_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text.shrink_to_fit();
 }
 
 impl Visit for Sample {

@@ -101,7 +101,7 @@ use tracing_subscriber::layer::{Context, Layer};
 
 use self::entry::{Entry, lock};
 pub use self::fingerprint::{Fingerprint, normalize};
-use self::fingerprint::{Sample, callsite, template, write_template};
+use self::fingerprint::{Sample, callsite, template};
 use self::policies::Policies;
 use crate::Fusebox;
 
@@ -111,6 +111,9 @@ pub const OVERFLOW_FINGERPRINT: &str = "fusebox_error_overflow";
 
 /// How often the background check runs unless configured.
 const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Bytes a thread's message and key buffers keep between events.
+const MAX_KEPT_BUFFER: usize = 16 * 1024;
 
 /// How often, per idle timeout, the background check lets idle fingerprints go.
 const SWEEPS_PER_IDLE_TIMEOUT: u32 = 4;
@@ -423,6 +426,12 @@ impl Shared {
                     self.miss(event, key);
                 }
             }
+            // One huge message must not pin its size in every thread that logged it.
+            for buffer in [message, key] {
+                if buffer.capacity() > MAX_KEPT_BUFFER {
+                    *buffer = String::new();
+                }
+            }
         });
     }
 
@@ -478,10 +487,11 @@ impl Shared {
     /// What the alert of `event`'s burst says besides the count.
     fn details(&self, event: &Event<'_>) -> Vec<(String, String)> {
         let sample = Sample::of(event);
-        let mut fingerprint = String::new();
-        if self.fingerprint.reads_message() {
-            write_template(event, &mut String::new(), &mut fingerprint);
-        }
+        let mut fingerprint = if self.fingerprint.reads_message() {
+            template(event)
+        } else {
+            String::new()
+        };
         if fingerprint.is_empty() {
             let mut key = String::new();
             self.fingerprint
