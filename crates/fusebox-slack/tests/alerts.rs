@@ -366,7 +366,7 @@ async fn a_burst_of_150_errors_is_one_alert_everywhere_and_its_recovery_one_repl
     // Five quiet minutes later: the probe closes the circuit, and the recovery goes into
     // the alert's thread, also shown in the channel.
     clock.advance(Duration::from_secs(300));
-    for _ in 0..200 {
+    for _ in 0..400 {
         if alerts.bursts()[0].state == State::Closed {
             break;
         }
