@@ -23,6 +23,7 @@ use crate::metric::{CALLS, FAILURE_RATE};
 /// |---|---|---|---|
 /// | `circuit_breaker_calls_total` | counter | `circuit_name`, `outcome` | calls since the circuit was created ([`CallCounts`](fusebox_core::CallCounts)), `outcome` one of `success`, `failure`, `ignored`, `rejected` |
 /// | `circuit_breaker_failure_rate` | gauge | `circuit_name` | failures / recorded calls in the circuit's current window, from 0 to 1 |
+/// | `fusebox_error_events_total` (feature `alerts`) | counter | `fingerprint` | logged errors counted by the `fusebox::alerts::ErrorBursts` layers of the registry, for each fingerprint that has alerted at least once: fingerprints that never did (most of them) add no series |
 ///
 /// The failure rate is that of the window the trip rule reads, so it starts again from an
 /// empty window on every transition. It is 0 when the window holds no recorded call, and in
@@ -61,6 +62,14 @@ pub fn record_calls(fusebox: &Fusebox) {
         }
         metrics::gauge!(FAILURE_RATE, "circuit_name" => circuit)
             .set(snapshot.metrics.failure_rate().unwrap_or(0.0));
+    }
+    #[cfg(feature = "alerts")]
+    for burst in fusebox::alerts::bursts(fusebox) {
+        if burst.tripped {
+            let fingerprint = SharedString::from(burst.fingerprint);
+            metrics::counter!(crate::metric::ERROR_EVENTS, "fingerprint" => fingerprint)
+                .absolute(burst.events);
+        }
     }
 }
 

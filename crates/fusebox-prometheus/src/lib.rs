@@ -9,8 +9,16 @@
 //! | `circuit_breaker_state_transition_total` | counter | `circuit_name`, `old_state`, `new_state` | [`PrometheusListener`] |
 //! | `circuit_breaker_calls_total` | counter | `circuit_name`, `outcome` (`success`, `failure`, `ignored`, `rejected`) | [`record_calls`] |
 //! | `circuit_breaker_failure_rate` | gauge | `circuit_name` | [`record_calls`] |
+//! | `fusebox_error_events_total` | counter | `fingerprint` | [`record_calls`], with feature `alerts`: logged errors of each fingerprint of `fusebox::alerts` that has alerted |
 //!
 //! Every metric has a `# HELP` line ([`describe`]).
+//!
+//! The alerts of `fusebox::alerts` (one circuit per fingerprint of logged errors) are
+//! circuits like any other: their states and transitions reach `circuit_breaker_state` and
+//! the Alertmanager rules of `deploy/` unchanged. With feature `alerts`,
+//! `fusebox_error_events_total{fingerprint}` counts their errors, only for fingerprints that
+//! have alerted, so that the number of series stays that of the incidents, not of the
+//! distinct messages.
 //!
 //! The listener hears about transitions only, and is called off the request path like every
 //! fusebox listener. Call metrics are not counted per call here at all: circuits count their

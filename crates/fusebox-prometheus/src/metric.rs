@@ -15,6 +15,9 @@ pub(crate) const TRANSITIONS: &str = "circuit_breaker_state_transition_total";
 pub(crate) const CALLS: &str = "circuit_breaker_calls_total";
 /// Gauge: `{circuit_name}`.
 pub(crate) const FAILURE_RATE: &str = "circuit_breaker_failure_rate";
+/// Counter: `{fingerprint}`, for fingerprints of logged errors that have alerted.
+#[cfg(feature = "alerts")]
+pub(crate) const ERROR_EVENTS: &str = "fusebox_error_events_total";
 
 /// Describes the four metrics to the installed `metrics` recorder, so that the exposition
 /// carries a `# HELP` line for each.
@@ -61,5 +64,11 @@ pub fn describe() {
         FAILURE_RATE,
         "Failure rate of the circuit breaker's current window, from 0 to 1; 0 while the window \
          is empty or the state records no calls (open, forced_open, disabled)"
+    );
+    #[cfg(feature = "alerts")]
+    metrics::describe_counter!(
+        ERROR_EVENTS,
+        "Logged errors counted by fusebox's error-burst layer, by fingerprint, for the \
+         fingerprints that have alerted at least once"
     );
 }

@@ -93,11 +93,17 @@
 //! ```
 //!
 //! Field order is not significant; new fields may be added.
+//!
+//! With [`WebhookFormat::TeamsCard`] the listener posts an Adaptive Card for a Microsoft
+//! Teams *workflow* webhook instead (`{"type": "message", "attachments": [{"contentType":
+//! "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard", ...}}]}`),
+//! with the same facts and details.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod future;
 mod slack;
+mod teams;
 mod webhook;
 
 pub use config::ConfigError;
@@ -105,4 +111,5 @@ pub use future::ResponseFuture;
 pub use slack::error::SlackError;
 pub use slack::templates::{Labels, Template, Templates};
 pub use slack::{SlackListener, SlackListenerBuilder};
+pub use teams::WebhookFormat;
 pub use webhook::{WebhookError, WebhookListener, WebhookListenerBuilder};

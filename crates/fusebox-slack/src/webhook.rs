@@ -17,6 +17,7 @@ use reqwest::Url;
 use tower_service::Service;
 
 use crate::config::{self, http_url};
+use crate::teams::{self, WebhookFormat};
 use crate::{ConfigError, ResponseFuture};
 
 /// Requests that take longer than this fail with [`WebhookError::Timeout`].
@@ -66,6 +67,7 @@ pub struct WebhookListener {
     headers: Arc<HeaderMap>,
     timeout: Duration,
     include_registrations: bool,
+    format: WebhookFormat,
 }
 
 impl WebhookListener {
@@ -90,6 +92,7 @@ impl WebhookListener {
             timeout: DEFAULT_TIMEOUT,
             client: None,
             include_registrations: false,
+            format: WebhookFormat::Json,
         }
     }
 
@@ -126,16 +129,25 @@ impl WebhookListener {
         self.include_registrations
     }
 
+    /// What the listener posts.
+    pub fn format(&self) -> WebhookFormat {
+        self.format
+    }
+
     async fn deliver(self, signal: Signal) -> Result<Handled, WebhookError> {
         if signal.is_registration() && !self.include_registrations {
             return Ok(Handled::Skipped);
         }
-        let response = self
+        let request = self
             .client
             .post(Url::clone(&self.url))
-            .headers(HeaderMap::clone(&self.headers))
-            // `Content-Type: application/json` unless a configured header says otherwise.
-            .json(&signal)
+            .headers(HeaderMap::clone(&self.headers));
+        // `Content-Type: application/json` unless a configured header says otherwise.
+        let request = match self.format {
+            WebhookFormat::Json => request.json(&signal),
+            WebhookFormat::TeamsCard => request.json(&teams::card(&signal)),
+        };
+        let response = request
             .timeout(self.timeout)
             .send()
             .await
@@ -167,6 +179,7 @@ pub struct WebhookListenerBuilder {
     timeout: Duration,
     client: Option<reqwest::Client>,
     include_registrations: bool,
+    format: WebhookFormat,
 }
 
 impl WebhookListenerBuilder {
@@ -240,6 +253,21 @@ impl WebhookListenerBuilder {
         self
     }
 
+    /// What to post (default [`WebhookFormat::Json`]): [`WebhookFormat::TeamsCard`] for a
+    /// Microsoft Teams workflow webhook.
+    ///
+    /// ```
+    /// use fusebox_slack::{WebhookFormat, WebhookListener};
+    ///
+    /// let json = WebhookListener::builder("http://127.0.0.1:9000/").build()?;
+    /// assert_eq!(json.format(), WebhookFormat::Json);
+    /// # Ok::<(), fusebox_slack::ConfigError>(())
+    /// ```
+    pub fn format(mut self, format: WebhookFormat) -> Self {
+        self.format = format;
+        self
+    }
+
     /// Checks the settings and builds the listener.
     ///
     /// # Errors
@@ -265,6 +293,7 @@ impl WebhookListenerBuilder {
             client: config::client(self.client)?,
             headers: Arc::new(self.headers),
             include_registrations: self.include_registrations,
+            format: self.format,
         })
     }
 }
@@ -277,6 +306,7 @@ impl fmt::Debug for WebhookListenerBuilder {
             .field("headers", &headers)
             .field("timeout", &self.timeout)
             .field("include_registrations", &self.include_registrations)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }
@@ -302,6 +332,7 @@ impl fmt::Debug for WebhookListener {
             .field("headers", &self.header_names())
             .field("timeout", &self.timeout)
             .field("include_registrations", &self.include_registrations)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }

@@ -21,6 +21,28 @@
 //! (see [`FuseboxBuilder::share_trips`](crate::FuseboxBuilder::share_trips)), `"local"` (the
 //! default) keeps them to this process.
 //! Errors name the file, the circuit and the field.
+//!
+//! `[alerts."<pattern>"]` sections set the policy of the fingerprints of logged errors whose
+//! message matches the pattern (feature `alerts`, see `fusebox::alerts`):
+//!
+//! ```toml
+//! # Ten failed orders within a minute are worth an alert.
+//! [alerts."order * failed"]
+//! trip = "failure_count(10)"
+//!
+//! # Every other fingerprint: 50 in five minutes.
+//! [alerts."*"]
+//! window = "time(5m)"
+//! trip = "failure_count(50)"
+//! ```
+//!
+//! A pattern is matched against the whole normalised message of the fingerprint's first
+//! event (numbers read `{n}`, UUIDs `{uuid}`, hex ids `{hex}`, quoted values `"{s}"`): `*`
+//! matches any run of characters, including none; everything else matches itself. When
+//! several patterns match, the one with the most characters besides `*` wins, and among
+//! those the first in alphabetical order. Unset fields come from the alert defaults
+//! (`time(60s)`, `failure_count(100)`, `cooldown(5m)`, `permit = "all()"`), not from
+//! `[default]`, whose policy is for calls to services.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -63,6 +85,7 @@ pub struct Config {
     circuits: BTreeMap<String, Policy>,
     default_shared: bool,
     shared: BTreeMap<String, bool>,
+    alerts: BTreeMap<String, Policy>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +95,8 @@ struct File {
     default: Fields,
     #[serde(default)]
     circuits: BTreeMap<String, Fields>,
+    #[serde(default)]
+    alerts: BTreeMap<String, Fields>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -94,14 +119,22 @@ struct Fields {
 pub struct ConfigError {
     origin: String,
     section: Option<String>,
+    /// The section is an `[alerts."<pattern>"]` one.
+    alert: bool,
     field: Option<&'static str>,
     message: String,
 }
 
 impl ConfigError {
-    /// The circuit whose section is invalid (`None` for `[default]` or the whole file).
+    /// The circuit whose section is invalid (`None` for `[default]`, an alert pattern or the
+    /// whole file).
     pub fn circuit(&self) -> Option<&str> {
-        self.section.as_deref()
+        self.section.as_deref().filter(|_| !self.alert)
+    }
+
+    /// The alert pattern whose `[alerts."<pattern>"]` section is invalid.
+    pub fn alert_pattern(&self) -> Option<&str> {
+        self.section.as_deref().filter(|_| self.alert)
     }
 
     /// The invalid field, when one is to blame.
@@ -114,6 +147,7 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.origin)?;
         match (&self.section, self.field) {
+            (Some(pattern), _) if self.alert => write!(f, "alert pattern {pattern:?}: ")?,
             (Some(circuit), _) => write!(f, "circuit {circuit:?}: ")?,
             (None, Some(_)) => f.write_str("[default]: ")?,
             (None, None) => {}
@@ -139,6 +173,7 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
             origin: origin.clone(),
             section: None,
+            alert: false,
             field: None,
             message: format!("cannot read the file: {err}"),
         })?;
@@ -153,12 +188,14 @@ impl Config {
         let file: File = toml::from_str(text).map_err(|err| ConfigError {
             origin: origin.to_owned(),
             section: None,
+            alert: false,
             field: None,
             message: err.to_string().trim_end().to_owned(),
         })?;
         let error = |section: Option<&str>, field, message: String| ConfigError {
             origin: origin.to_owned(),
             section: section.map(str::to_owned),
+            alert: false,
             field: Some(field),
             message,
         };
@@ -188,11 +225,23 @@ impl Config {
                 .map_err(|(field, message)| error(Some(&name), field, message))?;
             circuits.insert(name, policy);
         }
+        let mut alerts = BTreeMap::new();
+        for (pattern, fields) in file.alerts {
+            let policy = fields
+                .apply(crate::alert_policy_builder())
+                .and_then(|b| b.build().map_err(|e| (e.field(), e.to_string())))
+                .map_err(|(field, message)| ConfigError {
+                    alert: true,
+                    ..error(Some(&pattern), field, message)
+                })?;
+            alerts.insert(pattern, policy);
+        }
         Ok(Config {
             default,
             circuits,
             default_shared,
             shared,
+            alerts,
         })
     }
 
@@ -235,6 +284,34 @@ impl Config {
         self.circuits
             .iter()
             .map(|(name, policy)| (name.as_str(), policy))
+    }
+
+    /// Every `[alerts."<pattern>"]` section, by pattern in alphabetical order: the policies
+    /// of the fingerprints of logged errors (see the module docs for the pattern syntax).
+    ///
+    /// ```
+    /// use fusebox::config::Config;
+    ///
+    /// let config = Config::from_toml(
+    ///     "[alerts.\"order * failed\"]\ntrip = \"failure_count(10)\"",
+    ///     "fusebox.toml",
+    /// )?;
+    /// let (pattern, policy) = config.alert_policies().next().unwrap();
+    /// assert_eq!(pattern, "order * failed");
+    /// assert_eq!(policy.trip().to_string(), "failure_count(10)");
+    /// // Unset fields come from the alert defaults.
+    /// assert_eq!(policy.window().to_string(), "time(60s)");
+    /// assert_eq!(policy.retry().to_string(), "cooldown(300s)");
+    ///
+    /// let err = Config::from_toml("[alerts.\"*\"]\nwindow = \"time(0s)\"", "f.toml").unwrap_err();
+    /// assert_eq!(err.alert_pattern(), Some("*"));
+    /// assert!(err.to_string().starts_with("f.toml: alert pattern \"*\": window: "), "{err}");
+    /// # Ok::<(), fusebox::config::ConfigError>(())
+    /// ```
+    pub fn alert_policies(&self) -> impl Iterator<Item = (&str, &Policy)> {
+        self.alerts
+            .iter()
+            .map(|(pattern, policy)| (pattern.as_str(), policy))
     }
 }
 

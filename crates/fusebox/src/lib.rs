@@ -30,6 +30,7 @@
 //! | `reqwest` | `classify::HttpClassifier` and `key::ByHost` for `reqwest` |
 //! | `config` | `config::Config`: policies from a TOML file |
 //! | `serde` | `Serialize` for [`Signal`], [`Snapshot`] and [`Metrics`] (and `Deserialize` for [`State`], [`Cause`], ...) in the [JSON shape](fusebox_core#json-feature-serde) webhooks and admin APIs share |
+//! | `alerts` | `alerts::ErrorBursts`: a `tracing` layer that alerts once per burst of the same logged error |
 //!
 //! ```
 //! use std::time::Duration;
@@ -69,6 +70,9 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "alerts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alerts")))]
+pub mod alerts;
 mod breaker;
 pub mod classify;
 #[cfg(feature = "config")]
@@ -115,3 +119,15 @@ pub use fusebox_core::{
     SystemClock, TripRule, Window,
 };
 pub use fusebox_core::{duration, trip};
+
+/// The policy of each fingerprint of logged errors unless configured otherwise: 100 errors
+/// within a minute alert, and five quiet minutes later the alert may end. Every call of such a
+/// circuit is an error, so half-open probes are admitted without a ramp.
+#[cfg(any(feature = "alerts", feature = "config"))]
+fn alert_policy_builder() -> PolicyBuilder {
+    Policy::builder()
+        .window(Window::time(std::time::Duration::from_secs(60)))
+        .trip(trip::failure_count(100))
+        .retry(Retry::cooldown(std::time::Duration::from_secs(300)))
+        .permit(Permit::all())
+}

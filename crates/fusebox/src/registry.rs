@@ -95,6 +95,10 @@ struct Inner {
     history: History,
     policy_use: PolicyUse,
     fleet: Membership,
+    /// The `[alerts."<pattern>"]` policies of the config, and the error-burst layers reading
+    /// this registry.
+    #[cfg(feature = "alerts")]
+    alerts: crate::alerts::Attached,
 }
 
 /// The keyed circuits and what eviction knows of each.
@@ -161,6 +165,8 @@ pub struct FuseboxBuilder {
     max_keyed: usize,
     idle_timeout: Duration,
     fleet: Membership,
+    #[cfg(feature = "alerts")]
+    alert_policies: Vec<(String, Policy)>,
 }
 
 impl FuseboxBuilder {
@@ -182,6 +188,13 @@ impl FuseboxBuilder {
         self.default_policy = config.default_policy().clone();
         for (name, policy) in config.circuits() {
             self.policies.insert(name.to_owned(), policy.clone());
+        }
+        #[cfg(feature = "alerts")]
+        {
+            self.alert_policies = config
+                .alert_policies()
+                .map(|(pattern, policy)| (pattern.to_owned(), policy.clone()))
+                .collect();
         }
         self.fleet.sharing.all = config.default_shares_trips();
         for (name, _) in config.circuits() {
@@ -294,6 +307,8 @@ impl FuseboxBuilder {
                 idle_timeout: self.idle_timeout,
                 overflow_warned: AtomicBool::new(false),
                 fleet: self.fleet,
+                #[cfg(feature = "alerts")]
+                alerts: crate::alerts::Attached::new(self.alert_policies),
             }),
         };
         if let Some(fleet) = &fusebox.inner.fleet.fleet {
@@ -359,6 +374,8 @@ impl Fusebox {
             max_keyed: 1_000,
             idle_timeout: Duration::from_secs(600),
             fleet: Membership::default(),
+            #[cfg(feature = "alerts")]
+            alert_policies: Vec::new(),
         }
     }
 
@@ -453,30 +470,74 @@ impl Fusebox {
 
     /// A key without a circuit: its new circuit, or the overflow circuit at the bound.
     fn keyed_miss(&self, key: &str) -> Circuit {
+        self.keyed_insert(key, None::<fn() -> Policy>)
+            .unwrap_or_else(|| self.overflow())
+    }
+
+    /// A key without a circuit: its new circuit, with `policy()` or else the registry's policy
+    /// for the name; `None` at the bound.
+    fn keyed_insert(&self, key: &str, policy: Option<impl FnOnce() -> Policy>) -> Option<Circuit> {
         let inner = &*self.inner;
         if inner.keyed_count.load(Ordering::Acquire) >= inner.max_keyed
             && nanos(inner.clock.now()) < inner.next_sweep.load(Ordering::Acquire)
         {
-            return self.overflow();
+            return None;
         }
         let mut keyed = self.lock();
         if let Some(circuit) = self.listed(key) {
-            return circuit; // created by another caller meanwhile
+            return Some(circuit); // created by another caller meanwhile
         }
         let now = inner.clock.now();
         if nanos(now) >= inner.next_sweep.load(Ordering::Acquire) {
             self.sweep(&mut keyed, now);
         }
         if keyed.seen.len() >= inner.max_keyed {
-            drop(keyed);
-            return self.overflow();
+            return None;
         }
-        let circuit = self.insert(&keyed, key);
+        let circuit = match policy {
+            Some(policy) => self.insert_with(&keyed, key, policy()),
+            None => self.insert(&keyed, key),
+        };
         keyed
             .seen
             .insert(circuit.name().clone(), Seen::created(now));
         inner.keyed_count.store(keyed.seen.len(), Ordering::Release);
-        circuit
+        Some(circuit)
+    }
+
+    /// [`Fusebox::keyed_circuit`] for a circuit of its own policy (one fingerprint of logged
+    /// errors): `policy` is asked for only if the circuit is created; `None` at the bound,
+    /// where the caller decides what to share instead of the [`OVERFLOW_CIRCUIT`].
+    #[cfg(feature = "alerts")]
+    pub(crate) fn keyed_circuit_with(
+        &self,
+        key: &str,
+        policy: impl FnOnce() -> Policy,
+    ) -> Option<Circuit> {
+        match self.held(key) {
+            Some(circuit) => Some(circuit),
+            None => self.keyed_insert(key, Some(policy)),
+        }
+    }
+
+    /// [`Fusebox::circuit`] with `policy` if the circuit is created.
+    #[cfg(feature = "alerts")]
+    pub(crate) fn circuit_with(&self, name: &str, policy: Policy) -> Circuit {
+        if let Some(circuit) = self.held(name) {
+            return circuit;
+        }
+        let keyed = self.lock();
+        match self.listed(name) {
+            Some(circuit) => circuit,
+            None => self.insert_with(&keyed, name, policy),
+        }
+    }
+
+    /// The registry's clock, idle timeout and what the error-burst layers share with it.
+    #[cfg(feature = "alerts")]
+    pub(crate) fn alerts_context(&self) -> (Arc<dyn Clock>, Duration, &crate::alerts::Attached) {
+        let inner = &*self.inner;
+        (inner.clock.clone(), inner.idle_timeout, &inner.alerts)
     }
 
     fn overflow(&self) -> Circuit {
@@ -541,13 +602,19 @@ impl Fusebox {
 
     /// Creates the circuit `name`, which the map does not have yet; `_keyed` is the lock that
     /// serialises changes of the map.
-    fn insert(&self, _keyed: &KeyedCircuits, name: &str) -> Circuit {
+    fn insert(&self, keyed: &KeyedCircuits, name: &str) -> Circuit {
         let inner = &self.inner;
         let policy = inner
             .policies
             .get(name)
             .unwrap_or(&inner.default_policy)
             .clone();
+        self.insert_with(keyed, name, policy)
+    }
+
+    /// [`Fusebox::insert`] with `policy`.
+    fn insert_with(&self, _keyed: &KeyedCircuits, name: &str, policy: Policy) -> Circuit {
+        let inner = &self.inner;
         inner.policy_use.mark(name);
         let history = inner.history.clone();
         let to_fleet_and_listeners = inner.fleet.sink(name, inner.listeners.clone());

@@ -1,4 +1,7 @@
 //! The JSON body of one `chat.postMessage` request, built from a signal and a template.
+//!
+//! A signal with [`details`](Signal::details) (a burst of logged errors: its fingerprint,
+//! callsite and sample message) gets one more section with a field per detail.
 
 use fusebox_core::Signal;
 use fusebox_core::wall::rfc3339;
@@ -17,15 +20,7 @@ pub(crate) fn body(
     post: Post<'_>,
 ) -> Value {
     let transition = format!("{} → {}", signal.from.as_str(), signal.to.as_str());
-    let failure_rate = match signal.metrics.failure_rate() {
-        Some(rate) => format!(
-            "{} ({}/{})",
-            percent(rate),
-            signal.metrics.failures(),
-            signal.metrics.total()
-        ),
-        None => escape(&labels.not_available),
-    };
+    let failure_rate = failure_rate(signal).unwrap_or_else(|| escape(&labels.not_available));
     let field = |label: &str, value: String| json!({ "type": "mrkdwn", "text": format!("*{}*\n{value}", escape(label)) });
     let mut body = json!({
         "channel": channel,
@@ -54,6 +49,17 @@ pub(crate) fn body(
             ]
         }]
     });
+    if !signal.details.is_empty() {
+        let details: Vec<Value> = signal
+            .details
+            .iter()
+            .take(MAX_FIELDS)
+            .map(|(label, value)| field(&title_case(label), code(&shortened(value))))
+            .collect();
+        if let Some(blocks) = body["attachments"][0]["blocks"].as_array_mut() {
+            blocks.push(json!({ "type": "section", "fields": details }));
+        }
+    }
     let thread = match post {
         Post::Channel => None,
         Post::Reply(ts) => Some((ts, false)),
@@ -66,6 +72,41 @@ pub(crate) fn body(
         }
     }
     body
+}
+
+/// Slack shows at most ten fields per section.
+const MAX_FIELDS: usize = 10;
+
+/// Characters of a detail shown: a field holds 2,000, with room for the label and quotes.
+const MAX_DETAIL_CHARS: usize = 1_500;
+
+/// `62.5% (5/8)`: the failure rate with the failures and calls (the count of errors in the
+/// window, for a burst of logged errors); `None` for an empty window.
+pub(crate) fn failure_rate(signal: &Signal) -> Option<String> {
+    let rate = signal.metrics.failure_rate()?;
+    Some(format!(
+        "{} ({}/{})",
+        percent(rate),
+        signal.metrics.failures(),
+        signal.metrics.total()
+    ))
+}
+
+/// `sample` as `Sample`: detail labels are written for machines, shown to people.
+pub(crate) fn title_case(label: &str) -> String {
+    let mut chars = label.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// At most [`MAX_DETAIL_CHARS`] characters, with `…` when cut.
+pub(crate) fn shortened(text: &str) -> String {
+    match text.char_indices().nth(MAX_DETAIL_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 /// `0.625` as `62.5%`: one decimal, none when it is zero.
@@ -109,6 +150,17 @@ mod tests {
         assert_eq!(percent(1.0), "100%");
         assert_eq!(percent(0.0), "0%");
         assert_eq!(percent(0.0004), "0%");
+    }
+
+    #[test]
+    fn details_are_title_cased_and_long_ones_shortened() {
+        assert_eq!(title_case("sample"), "Sample");
+        assert_eq!(title_case("élan"), "Élan");
+        assert_eq!(title_case(""), "");
+        let long = "x".repeat(MAX_DETAIL_CHARS + 5);
+        assert_eq!(shortened(&long).chars().count(), MAX_DETAIL_CHARS + 1);
+        assert!(shortened(&long).ends_with('…'));
+        assert_eq!(shortened("short"), "short");
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod answer;
 mod api;
 mod env;
 pub(crate) mod error;
-mod message;
+pub(crate) mod message;
 pub(crate) mod templates;
 mod thread;
 
