@@ -15,7 +15,7 @@ use axum::extract::MatchedPath;
 use fusebox::classify::HttpClassifier;
 use fusebox::key::{Keyed, ResolveCircuit};
 use fusebox::{CircuitBreakerLayer, Fusebox};
-use fusebox_core::Circuit;
+use fusebox_core::{Circuit, OwnedAdmission, Rejected};
 use http::Method;
 
 use crate::Json503Layer;
@@ -131,6 +131,23 @@ impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
         keep(&route.0[method], fusebox, || {
             format!("{} {template}", METHODS[method])
         })
+    }
+
+    fn acquire(
+        &self,
+        fusebox: &Fusebox,
+        request: &http::Request<B>,
+    ) -> Result<OwnedAdmission, Rejected> {
+        // A route's circuit, once kept, is acquired from where it is kept: no handle per call.
+        if let Some(path) = request.extensions().get::<MatchedPath>() {
+            let method = method_index(request.method());
+            if let Some(route) = self.routes.by_template.load().get(path.as_str()) {
+                if let Some(circuit) = route.0[method].get() {
+                    return circuit.try_acquire_owned();
+                }
+            }
+        }
+        self.resolve(fusebox, request).try_acquire_owned()
     }
 }
 

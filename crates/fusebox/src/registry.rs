@@ -17,7 +17,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use fusebox_core::{CallCounts, Circuit, Clock, Policy, Scope, Snapshot, State, SystemClock};
+use fusebox_core::{
+    CallCounts, Circuit, Clock, OwnedAdmission, Policy, Rejected, Scope, Snapshot, State,
+    SystemClock,
+};
 use tower_service::Service;
 
 use crate::BoxError;
@@ -433,6 +436,15 @@ impl Fusebox {
             Some(circuit) => circuit,
             None => self.keyed_miss(key),
         }
+    }
+
+    /// Acquires from the keyed circuit `key` for one call without taking a handle of it: on a
+    /// hit, the admission's own reference is the only count written.
+    pub(crate) fn keyed_acquire_for_call(&self, key: &str) -> Result<OwnedAdmission, Rejected> {
+        if let Some(circuit) = self.inner.circuits.load().get(key) {
+            return circuit.try_acquire_owned();
+        }
+        self.keyed_miss(key).try_acquire_owned()
     }
 
     /// The circuit named `name`, if it exists.

@@ -1,6 +1,7 @@
 //! [`HttpClassifier`]: how an HTTP call counts, by status.
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::StatusCode;
 
@@ -38,25 +39,60 @@ use crate::classify::{Classify, Outcome};
 /// assert_eq!(classifier.classify(&refused), Outcome::Failure);
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpClassifier {
-    failures: StatusSet,
-    ignored: StatusSet,
+    sets: Sets,
     count_rejections: bool,
 }
 
-impl HttpClassifier {
-    /// Every 5xx status is a failure; the default.
-    pub const fn server_errors() -> HttpClassifier {
+/// The statuses that fail and those that do not count: `None` for the default (5xx fail,
+/// nothing is ignored), which needs no table, so that cloning the classifier into every call's
+/// future copies a few bytes rather than two 128-byte tables; a customised one shares its
+/// tables.
+type Sets = Option<Arc<StatusSets>>;
+
+#[derive(Clone, PartialEq, Eq)]
+struct StatusSets {
+    failures: StatusSet,
+    ignored: StatusSet,
+}
+
+impl StatusSets {
+    const fn server_errors() -> StatusSets {
         let mut failures = StatusSet::EMPTY;
         let mut status = 500;
         while status < 600 {
             failures.insert(status);
             status += 1;
         }
-        HttpClassifier {
+        StatusSets {
             failures,
             ignored: StatusSet::EMPTY,
+        }
+    }
+}
+
+/// The tables of `sets`, to change them.
+fn tables(sets: &mut Sets) -> &mut StatusSets {
+    Arc::make_mut(sets.get_or_insert_with(|| Arc::new(StatusSets::server_errors())))
+}
+
+/// How `status` counts under `sets`.
+fn outcome(sets: &Sets, status: u16) -> Outcome {
+    match sets {
+        None if (500..600).contains(&status) => Outcome::Failure,
+        None => Outcome::Success,
+        Some(sets) if sets.ignored.contains(status) => Outcome::Ignored,
+        Some(sets) if sets.failures.contains(status) => Outcome::Failure,
+        Some(_) => Outcome::Success,
+    }
+}
+
+impl HttpClassifier {
+    /// Every 5xx status is a failure; the default.
+    pub const fn server_errors() -> HttpClassifier {
+        HttpClassifier {
+            sets: None,
             count_rejections: false,
         }
     }
@@ -74,25 +110,28 @@ impl HttpClassifier {
     /// assert_eq!(classifier.outcome(StatusCode::TOO_MANY_REQUESTS), Outcome::Failure);
     /// ```
     pub fn failure_statuses(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
-        self.failures = StatusSet::EMPTY;
+        let tables = tables(&mut self.sets);
+        tables.failures = StatusSet::EMPTY;
         for status in statuses {
-            self.failures.insert(status);
-            self.ignored.remove(status);
+            tables.failures.insert(status);
+            tables.ignored.remove(status);
         }
         self
     }
 
     /// `status` is a failure too (and no longer ignored).
     pub fn also_fail(mut self, status: StatusCode) -> Self {
-        self.failures.insert(status.as_u16());
-        self.ignored.remove(status.as_u16());
+        let tables = tables(&mut self.sets);
+        tables.failures.insert(status.as_u16());
+        tables.ignored.remove(status.as_u16());
         self
     }
 
     /// Calls answered with `status` do not count (and it is no longer a failure).
     pub fn ignore(mut self, status: StatusCode) -> Self {
-        self.ignored.insert(status.as_u16());
-        self.failures.remove(status.as_u16());
+        let tables = tables(&mut self.sets);
+        tables.ignored.insert(status.as_u16());
+        tables.failures.remove(status.as_u16());
         self
     }
 
@@ -123,14 +162,7 @@ impl HttpClassifier {
 
     /// How a call answered with `status` counts.
     pub fn outcome(&self, status: StatusCode) -> Outcome {
-        let status = status.as_u16();
-        if self.ignored.contains(status) {
-            Outcome::Ignored
-        } else if self.failures.contains(status) {
-            Outcome::Failure
-        } else {
-            Outcome::Success
-        }
+        outcome(&self.sets, status.as_u16())
     }
 }
 
@@ -142,9 +174,13 @@ impl Default for HttpClassifier {
 
 impl fmt::Debug for HttpClassifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tables = match &self.sets {
+            None => &StatusSets::server_errors(),
+            Some(sets) => &**sets,
+        };
         f.debug_struct("HttpClassifier")
-            .field("failures", &self.failures)
-            .field("ignored", &self.ignored)
+            .field("failures", &tables.failures)
+            .field("ignored", &tables.ignored)
             .field("count_rejections", &self.count_rejections)
             .finish()
     }
