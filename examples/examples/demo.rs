@@ -151,7 +151,7 @@ async fn run() -> Result<(), BoxError> {
         .route_layer(route_breaker(&fusebox))
         .with_state(gateway_state)
         .merge(metrics_route(move || render.render()))
-        .nest(
+        .nest_service(
             "/admin",
             admin::router(fusebox.clone(), AdminAuth::bearer(ADMIN_TOKEN)?),
         );

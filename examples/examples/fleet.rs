@@ -146,7 +146,7 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
         .route("/work", get(work))
         .route_layer(Json503Layer::new(breaker))
         .merge(metrics_route(move || exporter.render()))
-        .nest("/admin", admin::router(fusebox.clone(), auth));
+        .nest_service("/admin", admin::router(fusebox.clone(), auth));
 
     let listener = TcpListener::bind(&args.listen)
         .await

@@ -24,7 +24,7 @@
 //!     .route("/search", get(|| async { "results" }))
 //!     // One circuit per route: `GET /users/{id}` and `GET /search`.
 //!     .route_layer(route_breaker(&fusebox))
-//!     .nest("/admin", admin::router(fusebox.clone(), admin::AdminAuth::bearer("a-long-random-admin-token")?));
+//!     .nest_service("/admin", admin::router(fusebox.clone(), admin::AdminAuth::bearer("a-long-random-admin-token")?));
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app).await?;
