@@ -1,19 +1,21 @@
 //! The synchronisation primitives of the engine, in one place: `std`'s (and `crossbeam`'s
-//! cache padding) normally, loom's under `--cfg loom`, so that the model checker explores every
-//! interleaving of the lock-free paths (`tests/loom.rs`).
+//! cache padding) normally, loom's under `--cfg fusebox_loom`, so that the model checker
+//! explores every interleaving of the lock-free paths (`tests/loom.rs`). The cfg has a name of
+//! its own rather than the usual `loom`, which would also switch tokio (a dev-dependency) into
+//! its own loom mode.
 //!
 //! Nothing else in the crate names `std::sync` or `std::thread_local!` directly.
 
 pub(crate) use crossbeam_utils::CachePadded;
 
-#[cfg(not(loom))]
+#[cfg(not(fusebox_loom))]
 pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
-#[cfg(not(loom))]
+#[cfg(not(fusebox_loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
-#[cfg(loom)]
+#[cfg(fusebox_loom)]
 pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
-#[cfg(loom)]
+#[cfg(fusebox_loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
 /// Locks `mutex`, ignoring poisoning: every critical section of the engine leaves its data
@@ -26,12 +28,12 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// One step of a wait for other threads to leave a short lock-free section.
 pub(crate) fn spin(round: u32) {
-    #[cfg(loom)]
+    #[cfg(fusebox_loom)]
     {
         let _ = round;
         loom::thread::yield_now();
     }
-    #[cfg(not(loom))]
+    #[cfg(not(fusebox_loom))]
     {
         if round < 64 {
             std::hint::spin_loop();
@@ -62,13 +64,13 @@ pub(crate) fn move_stripe_hint() {
     HINT.with(|hint| hint.set(hint.get().wrapping_add(1)));
 }
 
-#[cfg(not(loom))]
+#[cfg(not(fusebox_loom))]
 fn next_hint() -> usize {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-#[cfg(loom)]
+#[cfg(fusebox_loom)]
 fn next_hint() -> usize {
     // Loom forbids statics holding its atomics; a thread id is enough to spread the model's
     // threads over stripes deterministically.
@@ -76,12 +78,12 @@ fn next_hint() -> usize {
     id.bytes().map(usize::from).sum()
 }
 
-#[cfg(not(loom))]
+#[cfg(not(fusebox_loom))]
 std::thread_local! {
     static HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
 }
 
-#[cfg(loom)]
+#[cfg(fusebox_loom)]
 loom::thread_local! {
     static HINT: std::cell::Cell<usize> = std::cell::Cell::new(usize::MAX);
 }

@@ -1,10 +1,10 @@
 //! Model checks of the lock-free paths, run by loom over every interleaving (with a bound on
-//! preemptions): `RUSTFLAGS="--cfg loom" cargo test -p fusebox-core --test loom --release`.
+//! preemptions): `RUSTFLAGS="--cfg fusebox_loom" cargo test -p fusebox-core --test loom --release`.
 //!
 //! Each model races a call against a transition and checks what must hold whatever the order:
 //! every call is counted exactly once, no probe slot leaks, and a window never holds a call of a
 //! period that ended before it was recorded.
-#![cfg(loom)]
+#![cfg(fusebox_loom)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

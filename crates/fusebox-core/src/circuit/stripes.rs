@@ -77,11 +77,11 @@ impl Stripe {
 /// How many stripes a circuit has: the machine's parallelism, rounded up to a power of two
 /// (so that picking one is a mask), at most 64.
 pub(crate) fn stripe_count() -> usize {
-    #[cfg(loom)]
+    #[cfg(fusebox_loom)]
     {
         2
     }
-    #[cfg(not(loom))]
+    #[cfg(not(fusebox_loom))]
     {
         static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
         *COUNT.get_or_init(|| {

@@ -191,7 +191,7 @@ impl Node {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(fusebox_loom)))]
 mod tests {
     use proptest::prelude::*;
 

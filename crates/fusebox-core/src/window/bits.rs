@@ -170,7 +170,7 @@ impl BitRing {
     }
 
     /// Failures recounted from the bits themselves.
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(fusebox_loom)))]
     pub(crate) fn recount(&self) -> u64 {
         let words = usize::try_from(self.hot.n)
             .unwrap_or(usize::MAX)

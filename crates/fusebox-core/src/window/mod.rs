@@ -373,5 +373,5 @@ impl Recorder {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(fusebox_loom)))]
 mod tests;

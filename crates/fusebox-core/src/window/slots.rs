@@ -118,13 +118,13 @@ impl SlotRing {
         std::mem::size_of::<SlotRing>().saturating_add(words)
     }
 
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(fusebox_loom)))]
     pub(crate) fn stride(&self) -> u64 {
         self.stride
     }
 
     /// Failures and total duration recomputed from the ring itself.
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(fusebox_loom)))]
     pub(crate) fn recount(&self) -> (u64, u64) {
         let slots: Vec<u64> = self
             .slots

@@ -110,7 +110,7 @@ fn unpack(tag: u64, word: u64) -> Result<u64, Stale> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(fusebox_loom)))]
 mod tests {
     use super::*;
 
