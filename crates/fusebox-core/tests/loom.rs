@@ -5,6 +5,12 @@
 //! every call is counted exactly once, no probe slot leaks, and a window never holds a call of a
 //! period that ended before it was recorded.
 #![cfg(fusebox_loom)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly"
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
