@@ -113,8 +113,26 @@ impl Routes {
     }
 }
 
+impl ByRoute {
+    /// `use_it` on the circuit this route has kept for the request's method, if it has one:
+    /// the common case, which needs neither a name nor a handle of its own.
+    fn with_kept<B, R>(
+        &self,
+        request: &http::Request<B>,
+        use_it: impl FnOnce(&Circuit) -> R,
+    ) -> Option<R> {
+        let path = request.extensions().get::<MatchedPath>()?;
+        let routes = self.routes.by_template.load();
+        let circuit = routes.get(path.as_str())?.0[method_index(request.method())].get()?;
+        Some(use_it(circuit))
+    }
+}
+
 impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
     fn resolve(&self, fusebox: &Fusebox, request: &http::Request<B>) -> Circuit {
+        if let Some(circuit) = self.with_kept(request, Circuit::clone) {
+            return circuit;
+        }
         let Some(path) = request.extensions().get::<MatchedPath>() else {
             return keep(&self.routes.unmatched, fusebox, || {
                 UNMATCHED_ROUTE.to_owned()
@@ -122,11 +140,6 @@ impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
         };
         let template = path.as_str();
         let method = method_index(request.method());
-        if let Some(route) = self.routes.by_template.load().get(template) {
-            if let Some(circuit) = route.0[method].get() {
-                return circuit.clone();
-            }
-        }
         let route = self.routes.of(template);
         keep(&route.0[method], fusebox, || {
             format!("{} {template}", METHODS[method])
@@ -138,16 +151,8 @@ impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
         fusebox: &Fusebox,
         request: &http::Request<B>,
     ) -> Result<OwnedAdmission, Rejected> {
-        // A route's circuit, once kept, is acquired from where it is kept: no handle per call.
-        if let Some(path) = request.extensions().get::<MatchedPath>() {
-            let method = method_index(request.method());
-            if let Some(route) = self.routes.by_template.load().get(path.as_str()) {
-                if let Some(circuit) = route.0[method].get() {
-                    return circuit.try_acquire_owned();
-                }
-            }
-        }
-        self.resolve(fusebox, request).try_acquire_owned()
+        self.with_kept(request, Circuit::try_acquire_owned)
+            .unwrap_or_else(|| self.resolve(fusebox, request).try_acquire_owned())
     }
 }
 

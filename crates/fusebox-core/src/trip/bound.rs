@@ -181,7 +181,8 @@ impl Node {
         }
     }
 
-    fn is_true(&self, state: State, m: &impl Measures) -> bool {
+    /// The rule tree evaluated as written (the compiled `Program` is what circuits run).
+    pub(super) fn is_true(&self, state: State, m: &impl Measures) -> bool {
         match self {
             Node::Leaf(leaf) => leaf.is_true(state, m),
             Node::And(a, b) => a.is_true(state, m) && b.is_true(state, m),

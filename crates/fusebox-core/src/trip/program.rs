@@ -197,16 +197,6 @@ mod tests {
         assert!(rule.is_true(State::Closed, &metrics));
     }
 
-    /// How the rule tree evaluates, recursively, as the reference the program must match.
-    fn tree_is_true(node: &Node, state: State, metrics: &Metrics) -> bool {
-        match node {
-            Node::Leaf(leaf) => leaf.is_true(state, metrics),
-            Node::And(a, b) => tree_is_true(a, state, metrics) && tree_is_true(b, state, metrics),
-            Node::Or(a, b) => tree_is_true(a, state, metrics) || tree_is_true(b, state, metrics),
-            Node::Not(a) => !tree_is_true(a, state, metrics),
-        }
-    }
-
     fn any_rule() -> impl Strategy<Value = TripRule> {
         let leaf = prop_oneof![
             Just(closed()),
@@ -249,11 +239,11 @@ mod tests {
             for state in State::ALL {
                 prop_assert_eq!(
                     program.is_true(state, &metrics),
-                    tree_is_true(&rule.root, state, &metrics),
+                    rule.root.is_true(state, &metrics),
                     "{} in {:?}", rule, state
                 );
             }
-            prop_assert_eq!(holds(&rule, metrics), tree_is_true(&rule.root, State::Closed, &metrics));
+            prop_assert_eq!(holds(&rule, metrics), rule.root.is_true(State::Closed, &metrics));
         }
     }
 }
