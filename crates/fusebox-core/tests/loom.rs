@@ -166,3 +166,46 @@ fn a_probe_outcome_racing_a_probe_timeout_lands_in_one_period() {
         assert_eq!(snapshot.calls.failure, 1);
     });
 }
+
+#[test]
+fn successes_counted_by_their_claims_are_exact_and_never_read_going_back() {
+    // count(1): every claim completes a lap, so both ways a claim reaches the count race here.
+    for n in [1, 2] {
+        loom::model(move || {
+            let circuit = circuit(
+                Window::count(n),
+                min_requests(u64::MAX),
+                false,
+                State::Closed,
+            );
+            let callers: Vec<_> = [Outcome::Success, Outcome::Failure]
+                .into_iter()
+                .map(|outcome| {
+                    let circuit = circuit.clone();
+                    thread::spawn(move || {
+                        circuit
+                            .try_acquire()
+                            .expect("closed admits")
+                            .finish(outcome);
+                    })
+                })
+                .collect();
+            let before = circuit.snapshot().calls;
+            circuit.reset();
+            let during = circuit.snapshot().calls;
+            for caller in callers {
+                caller.join().expect("no panic");
+            }
+            let after = circuit.snapshot().calls;
+            assert!(
+                before.success <= during.success && during.success <= after.success,
+                "count({n}): {before:?} then {during:?} then {after:?}"
+            );
+            assert_eq!(
+                (after.success, after.failure),
+                (1, 1),
+                "count({n}): {after:?}"
+            );
+        });
+    }
+}

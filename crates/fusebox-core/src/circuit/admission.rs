@@ -11,7 +11,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::period::{Core, Entry, NEVER, admits_all, is_closed, unpack};
-use super::stripes::{IGNORED, REJECTED, Stripe};
+use super::stripes::{FAILURE, IGNORED, REJECTED, SUCCESS, Stripe};
 use crate::sync::{Arc, Ordering};
 use crate::trip::View;
 use crate::window::{Evaluation, tag};
@@ -47,6 +47,7 @@ impl Core {
         self.acquire_guarded(stripe)
     }
 
+    #[inline]
     fn grant(&self, word: u64, probe: Option<u64>) -> Grant {
         let start = if self.latency {
             crate::clock::duration_nanos(self.clock.now())
@@ -138,17 +139,32 @@ impl Core {
     /// Finishes an admitted call with its outcome.
     #[inline]
     pub(super) fn finish(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) {
-        stripe.count_outcome(outcome);
-        // The hot path: a call admitted while closed, recorded in a bit ring.
+        // The hot path: a call admitted while closed, recorded in a bit ring. A success there
+        // is counted by its claim of a position in the ring (see `window/bits.rs`), or on the
+        // stripe if it claims none.
         if is_closed(grant.word) && outcome != Outcome::Ignored {
             if let Some(ring) = self.recorder.bits() {
+                let failure = outcome == Outcome::Failure;
+                if failure {
+                    stripe.count(FAILURE);
+                }
+                let unclaimed = || {
+                    if !failure {
+                        stripe.count(SUCCESS);
+                    }
+                };
                 if self.head.word.load(Ordering::Acquire) != grant.word {
-                    return; // stale: admitted in a period that has ended
+                    return unclaimed(); // stale: admitted in a period that has ended
                 }
                 let generation = unpack(grant.word).0;
-                let Ok(counts) = ring.record_counts(tag(generation), outcome == Outcome::Failure)
-                else {
-                    return; // the period ended while recording
+                let counts = match ring.record_counts(tag(generation), failure, false) {
+                    Ok(counts) => counts,
+                    Err(ended) => {
+                        if !ended.claimed {
+                            unclaimed();
+                        }
+                        return; // the period ended while recording
+                    }
                 };
                 let policy = self.policy();
                 let holds = match policy.quiet().holds(counts.total) {
@@ -161,6 +177,7 @@ impl Core {
                 return;
             }
         }
+        stripe.count_outcome(outcome);
         self.finish_guarded(stripe, grant, outcome);
     }
 

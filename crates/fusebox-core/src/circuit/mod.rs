@@ -379,6 +379,8 @@ impl Circuit {
             calls.ignored = calls.ignored.wrapping_add(stripe.counted(IGNORED));
             calls.rejected = calls.rejected.wrapping_add(stripe.counted(REJECTED));
         }
+        // The closed fast path's successes are counted by the window that recorded them.
+        calls.success = calls.success.wrapping_add(self.core().recorder.successes());
         calls
     }
 

@@ -28,7 +28,7 @@ pub use metrics::{MAX_SLOW_THRESHOLDS, Metrics};
 pub(crate) use tagged::{Stale, tag};
 
 use crate::clock::duration_nanos;
-use crate::sync::CachePadded;
+use crate::sync::{AtomicU64, CachePadded};
 pub(crate) use bits::BitRing;
 use slots::SlotRing;
 use sums::Layout;
@@ -174,6 +174,8 @@ pub(crate) struct Recorder {
     streak: Option<Box<CachePadded<Tagged>>>,
     latency: bool,
     thresholds: Box<[Duration]>,
+    /// The most `successes` has reported (a bit ring's count may read low while calls write).
+    successes_reported: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -221,6 +223,7 @@ impl Recorder {
             streak,
             latency,
             thresholds: thresholds.into(),
+            successes_reported: AtomicU64::new(0),
         }
     }
 
@@ -252,6 +255,12 @@ impl Recorder {
             Calls::Bits(ring) => Some(ring),
             _ => None,
         }
+    }
+
+    /// Successes only the window counted: the fast path's (see `bits.rs`).
+    pub(crate) fn successes(&self) -> u64 {
+        self.bits()
+            .map_or(0, |ring| ring.successes(&self.successes_reported))
     }
 
     /// Whether `record` needs the time the call finished (time windows bucket by it).

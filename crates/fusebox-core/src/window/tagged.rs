@@ -42,16 +42,19 @@ impl Tagged {
     /// compare-and-swap of the ending period, so no writer's swap can land after it having
     /// read the word from before it (which loom, whose plain stores are only partially
     /// ordered, would otherwise allow).
-    pub(crate) fn reset(&self, tag: u64, value: u64) {
-        self.0.swap(pack(tag, value), Ordering::AcqRel);
+    /// Returns the value it replaced, whatever its period.
+    pub(crate) fn reset(&self, tag: u64, value: u64) -> u64 {
+        self.0.swap(pack(tag, value), Ordering::AcqRel) & VALUE_MAX
     }
 
     /// The value, if the word belongs to the period tagged `tag`.
+    #[inline]
     pub(crate) fn load(&self, tag: u64) -> Result<u64, Stale> {
         unpack(tag, self.0.load(Ordering::Acquire))
     }
 
     /// The value whatever its period (for readers that only report).
+    #[inline]
     pub(crate) fn peek(&self) -> u64 {
         self.0.load(Ordering::Acquire) & VALUE_MAX
     }
@@ -59,6 +62,7 @@ impl Tagged {
     /// Replaces the value with `next(value)` if the word belongs to period `tag`; `next`
     /// returning `None` leaves the word as it is (and costs no write). Returns the value
     /// before.
+    #[inline]
     pub(crate) fn update(
         &self,
         tag: u64,
