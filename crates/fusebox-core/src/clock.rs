@@ -16,6 +16,13 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// Monotonic time since this clock's origin.
     fn now(&self) -> Duration;
 
+    /// [`now`](Clock::now) in whole nanoseconds, saturating: what a circuit compares with its
+    /// deadlines on every call it rejects, so a clock that can answer without building a
+    /// `Duration` should.
+    fn now_nanos(&self) -> u64 {
+        duration_nanos(self.now())
+    }
+
     /// The wall-clock time matching `now`, used only for the `at` of signals.
     fn wall(&self) -> SystemTime {
         SystemTime::now()
@@ -30,14 +37,15 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 #[derive(Clone, Debug)]
 pub struct SystemClock {
     clock: quanta::Clock,
-    origin: quanta::Instant,
+    /// The raw counter at the origin: a reading is one counter read and one scaling.
+    origin: u64,
 }
 
 impl SystemClock {
     /// A clock whose origin is now.
     pub fn new() -> SystemClock {
         let clock = quanta::Clock::new();
-        let origin = clock.now();
+        let origin = clock.raw();
         SystemClock { clock, origin }
     }
 }
@@ -50,7 +58,12 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
-        self.clock.now().saturating_duration_since(self.origin)
+        Duration::from_nanos(self.now_nanos())
+    }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        self.clock.delta_as_nanos(self.origin, self.clock.raw())
     }
 }
 
@@ -111,7 +124,11 @@ impl Default for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Duration {
-        Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
+        Duration::from_nanos(self.now_nanos())
+    }
+
+    fn now_nanos(&self) -> u64 {
+        self.nanos.load(Ordering::SeqCst)
     }
 
     fn wall(&self) -> SystemTime {

@@ -99,7 +99,7 @@ fn failed_calls_trip_the_circuit_and_the_next_call_never_runs() {
     assert!(!ran);
     let rejected = error.rejected().unwrap();
     assert_eq!(
-        (&**rejected.circuit(), rejected.state()),
+        (rejected.circuit(), rejected.state()),
         ("ledger", State::Open)
     );
     assert!(error.is_rejected());

@@ -180,7 +180,7 @@ fn open_rejects_until_the_cooldown_then_the_admitting_call_is_the_first_probe() 
     h.trip();
     let rejected = h.rejection();
     assert_eq!(rejected.state(), State::Open);
-    assert_eq!(rejected.circuit().as_ref(), "test");
+    assert_eq!(rejected.circuit(), "test");
     assert_eq!(rejected.retry_after(), Some(S * 10));
 
     h.clock.advance(S * 10 - MS);

@@ -63,7 +63,7 @@
 //! assert_eq!(fusebox.circuit("quotes").state(), State::Open);
 //! let error = quotes.ready().await?.call("ACME").await.unwrap_err();
 //! let rejected = error.downcast_ref::<Rejected>().expect("the fourth call never left");
-//! assert_eq!((&**rejected.circuit(), rejected.state()), ("quotes", State::Open));
+//! assert_eq!((rejected.circuit(), rejected.state()), ("quotes", State::Open));
 //! fusebox.shutdown(Duration::from_secs(1)).await?;
 //! # Ok(())
 //! # }

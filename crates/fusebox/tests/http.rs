@@ -444,7 +444,7 @@ async fn outer_circuit_ignores_the_503s_of_an_inner_forced_open_circuit() {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         let rejected = response.extensions().get::<Rejected>().expect("marked");
         assert_eq!(
-            (&**rejected.circuit(), rejected.state()),
+            (rejected.circuit(), rejected.state()),
             ("upstream", State::ForcedOpen)
         );
     }
@@ -482,7 +482,7 @@ async fn outer_circuit_counting_rejections_trips_on_an_inner_open_circuit() {
     // The outer circuit's own rejection is marked with its own name.
     let Ok(response) = service.oneshot(Request::new(())).await;
     let rejected = response.extensions().get::<Rejected>().expect("marked");
-    assert_eq!(&**rejected.circuit(), "route");
+    assert_eq!(rejected.circuit(), "route");
     assert_eq!(inner.snapshot().calls.rejected, 3);
 }
 

@@ -79,7 +79,7 @@ async fn rejected_calls_never_reach_the_inner_service() {
             .await
             .unwrap_err();
         let rejected = error.downcast_ref::<Rejected>().expect("a rejection");
-        assert_eq!(&**rejected.circuit(), "backend");
+        assert_eq!(rejected.circuit(), "backend");
         assert_eq!(rejected.state(), State::Open);
         assert_eq!(rejected.retry_after(), Some(Duration::from_secs(20)));
     }

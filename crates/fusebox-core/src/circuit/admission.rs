@@ -1,5 +1,4 @@
-//! Deciding a call and finishing it: [`Core::acquire`], [`Admission`], [`OwnedAdmission`],
-//! [`Rejected`].
+//! Deciding a call and finishing it: [`Core::acquire`], [`Admission`], [`OwnedAdmission`].
 //!
 //! `acquire` decides the common states from the state word alone; only `open` (is the probe
 //! deadline past?) and `half_open` (permits, probe slots, `max_wait`) go further, in
@@ -10,6 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::Rejected;
 use super::period::{Core, Entry, NEVER, admits_all, is_closed, unpack};
 use super::stripes::{FAILURE, IGNORED, REJECTED, SUCCESS, Stripe};
 use crate::sync::{Arc, Ordering};
@@ -50,7 +50,7 @@ impl Core {
     #[inline]
     fn grant(&self, word: u64, probe: Option<u64>) -> Grant {
         let start = if self.latency {
-            crate::clock::duration_nanos(self.clock.now())
+            self.clock.now_nanos()
         } else {
             0
         };
@@ -63,11 +63,7 @@ impl Core {
 
     fn reject(&self, stripe: &Stripe, state: State, retry_after: Option<Duration>) -> Rejected {
         stripe.count(REJECTED);
-        Rejected {
-            circuit: stripe.name.clone(),
-            state,
-            retry_after,
-        }
+        Rejected::prepared(&self.rejection_name, &stripe.name, state, retry_after)
     }
 
     /// The states that do not admit every call: `open`, `half_open`, `forced_open`.
@@ -87,7 +83,7 @@ impl Core {
                     if probe_at == NEVER {
                         return Err(self.reject(stripe, state, None));
                     }
-                    let now = crate::clock::duration_nanos(self.clock.now());
+                    let now = self.clock.now_nanos();
                     if now < probe_at {
                         let wait = Duration::from_nanos(probe_at.saturating_sub(now));
                         return Err(self.reject(stripe, state, Some(wait)));
@@ -414,59 +410,3 @@ impl fmt::Debug for OwnedAdmission {
             .finish_non_exhaustive()
     }
 }
-
-/// A call the circuit refused: it never reached the protected service.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejected {
-    circuit: std::sync::Arc<str>,
-    state: State,
-    retry_after: Option<Duration>,
-}
-
-impl Rejected {
-    /// A rejection by `circuit` in `state`.
-    pub fn new(
-        circuit: std::sync::Arc<str>,
-        state: State,
-        retry_after: Option<Duration>,
-    ) -> Rejected {
-        Rejected {
-            circuit,
-            state,
-            retry_after,
-        }
-    }
-
-    /// The name of the circuit that refused the call.
-    pub fn circuit(&self) -> &std::sync::Arc<str> {
-        &self.circuit
-    }
-
-    /// The state that refused it: `open`, `half_open` or `forced_open`.
-    pub fn state(&self) -> State {
-        self.state
-    }
-
-    /// How long until the circuit allows a probe, when known (never for `Retry::never()`,
-    /// `forced_open` or `half_open`).
-    pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
-    }
-}
-
-impl fmt::Display for Rejected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "circuit '{}' is {} and rejected the call",
-            self.circuit,
-            self.state.as_str()
-        )?;
-        if let Some(after) = self.retry_after {
-            write!(f, "; retry after {:.3}s", after.as_secs_f64())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Rejected {}

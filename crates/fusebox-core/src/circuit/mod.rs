@@ -20,14 +20,16 @@
 mod admission;
 mod call;
 mod period;
+mod rejected;
 mod stripes;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-pub use admission::{Admission, OwnedAdmission, Rejected};
+pub use admission::{Admission, OwnedAdmission};
 pub use call::{CallError, CallFuture};
 pub(crate) use period::Core;
+pub use rejected::Rejected;
 use stripes::{FAILURE, IGNORED, REJECTED, SUCCESS, Stripe, stripe_count};
 
 use crate::sync::Arc;

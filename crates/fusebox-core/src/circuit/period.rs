@@ -16,6 +16,7 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
+use super::rejected::Name;
 use super::{Command, Sink};
 use crate::clock::duration_nanos;
 use crate::rng::Rng;
@@ -112,6 +113,8 @@ pub(super) enum Entry {
 /// A circuit: everything its handles and admissions share.
 pub(crate) struct Core {
     name: std::sync::Arc<str>,
+    /// The name as rejections carry it, prepared once.
+    pub(super) rejection_name: Name,
     policy: Policy,
     pub(super) clock: std::sync::Arc<dyn Clock>,
     sink: Option<Sink>,
@@ -188,6 +191,7 @@ impl Core {
             recorder,
             latency: policy.measures_latency(),
             rng,
+            rejection_name: Name::of(&name),
             name,
             policy,
             clock,

@@ -197,7 +197,7 @@ mod tests {
         };
         let rejected = error.downcast_ref::<Rejected>().expect("a rejection");
         assert_eq!(
-            (&**rejected.circuit(), rejected.state()),
+            (rejected.circuit(), rejected.state()),
             ("ledger", State::HalfOpen)
         );
     }
