@@ -31,6 +31,10 @@ const REMAINING_MAX: u64 = (1 << REMAINING_BITS) - 1;
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
     span: u64,
+    /// Buckets per stripe less one: their number is `span` rounded up to a power of two, so
+    /// that a second's bucket is a mask away rather than a division (which costs more than the
+    /// rest of a call here).
+    mask: u64,
     layout: Layout,
     stripes: Box<[CachePadded<Stripe>]>,
     grants: Mutex<()>,
@@ -68,9 +72,10 @@ impl TimeWindow {
     ) -> TimeWindow {
         let span = seconds.max(1);
         let first_live = (now / NANOS_PER_SECOND).saturating_sub(span.saturating_sub(1));
-        let buckets = usize::try_from(span).unwrap_or(usize::MAX);
+        let buckets = Self::buckets(span);
         TimeWindow {
-            stripes: (0..stripes.max(1))
+            // A power of two, as the circuit's stripes are, so that a stripe is a mask away.
+            stripes: (0..stripes.max(1).next_power_of_two())
                 .map(|_| {
                     CachePadded::new(Stripe {
                         gate: Gate::new(tag),
@@ -84,18 +89,24 @@ impl TimeWindow {
                 })
                 .collect(),
             span,
+            mask: (buckets as u64).saturating_sub(1),
             layout,
             grants: Mutex::new(()),
         }
     }
 
+    /// Buckets per stripe for a window of `span` seconds.
+    fn buckets(span: u64) -> usize {
+        usize::try_from(span.max(1).next_power_of_two()).unwrap_or(usize::MAX)
+    }
+
     fn stripe(&self, index: usize) -> &Stripe {
-        &self.stripes[index.checked_rem(self.stripes.len()).unwrap_or(0)]
+        &self.stripes[index & self.stripes.len().saturating_sub(1)]
     }
 
     fn bucket<'s>(&self, stripe: &'s Stripe, second: u64) -> (&'s AtomicU64, &'s [AtomicU64]) {
-        #[allow(clippy::cast_possible_truncation)] // the remainder is below the bucket count
-        let index = second.checked_rem(self.span).unwrap_or(0) as usize;
+        #[allow(clippy::cast_possible_truncation)] // masked below the bucket count
+        let index = (second & self.mask) as usize;
         let width = self.layout.width();
         (
             &stripe.seconds[index],
@@ -170,7 +181,7 @@ impl TimeWindow {
         // Only buckets of seconds in [from, oldest_live) can be newly expired: visit those
         // positions, at most one lap. After a silence longer than a lap a position may hold
         // an older second than the one visited, hence `<` rather than `==`.
-        let first = from.max(oldest_live.saturating_sub(self.span));
+        let first = from.max(oldest_live.saturating_sub(self.mask.saturating_add(1)));
         for visited in first..oldest_live {
             let (held, sums) = self.bucket(stripe, visited);
             let current = held.load(Ordering::Acquire);
@@ -251,7 +262,7 @@ impl TimeWindow {
 
     /// Heap and inline bytes of a `time(seconds)` window with `stripes` stripes.
     pub(crate) fn bytes(seconds: u64, width: usize, stripes: usize) -> usize {
-        let buckets = usize::try_from(seconds).unwrap_or(usize::MAX);
+        let buckets = Self::buckets(seconds);
         let per_stripe = std::mem::size_of::<CachePadded<Stripe>>().saturating_add(
             buckets
                 .saturating_mul(width.saturating_add(1))
