@@ -42,11 +42,14 @@ impl Layout {
     }
 
     /// Adds one call. `counted`: also count it in the total (a count window derives its total
-    /// from its cursor instead).
-    pub(crate) fn add(&self, cells: &[AtomicU64], counted: bool, failure: bool, nanos: u64) {
-        if counted {
-            cells[TOTAL].fetch_add(1, Ordering::Relaxed);
-        }
+    /// from its cursor instead). Returns the total after it (zero when not `counted`).
+    #[inline]
+    pub(crate) fn add(&self, cells: &[AtomicU64], counted: bool, failure: bool, nanos: u64) -> u64 {
+        let total = if counted {
+            cells[TOTAL].fetch_add(1, Ordering::Relaxed).wrapping_add(1)
+        } else {
+            0
+        };
         if failure {
             cells[FAILURES].fetch_add(1, Ordering::Relaxed);
         }
@@ -60,6 +63,12 @@ impl Layout {
                 }
             }
         }
+        total
+    }
+
+    /// The total of `cells`.
+    pub(crate) fn total(cells: &[AtomicU64]) -> u64 {
+        cells[TOTAL].load(Ordering::Acquire)
     }
 
     /// Removes one call added with [`Layout::add`].

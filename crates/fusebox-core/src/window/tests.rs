@@ -324,6 +324,12 @@ fn a_time_window_stripe_skips_evaluations_only_within_its_granted_budget() {
     recorder.grant(0, tag(0), secs(1), 5);
     recorder.grant(1, tag(0), secs(1), 5);
     assert!(evaluate(1, secs(1)), "stripe 0 holds the whole budget");
+    // What a stripe has spent of its budget is free for the others: 4 skips, 2 spent.
+    recorder.grant(0, tag(0), secs(1), 5);
+    assert_eq!((0..2).filter(|_| !evaluate(0, secs(1))).count(), 2);
+    recorder.grant(1, tag(0), secs(1), 5);
+    assert_eq!((0..3).filter(|_| !evaluate(1, secs(1))).count(), 2);
+    assert_eq!((0..3).filter(|_| !evaluate(0, secs(1))).count(), 2);
     // A budget ends with its second.
     assert!(evaluate(0, secs(2)));
     // And with its period.

@@ -14,6 +14,10 @@
 //! bucket expires), so a budget is valid until its second ends; the sum of all stripes'
 //! outstanding budgets never exceeds the bound, so no call that makes the rule true is ever
 //! skipped. Budgets are granted under a small lock, taken only on those evaluations.
+//!
+//! A budget costs a call no write: it is the total the stripe's bucket of that second may reach
+//! while evaluations are skipped. Adding the call to the bucket returns the bucket's new total,
+//! unique to the call, and the call skips if that total is within the budget.
 
 use super::Tally;
 use super::gate::Gate;
@@ -24,9 +28,16 @@ use crate::sync::{AtomicU64, CachePadded, Mutex, Ordering};
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 /// Marks a bucket that holds no second.
 const EMPTY: u64 = u64::MAX;
-/// Budget words: `(second + 1) << REMAINING_BITS | remaining`; zero is "no budget".
-const REMAINING_BITS: u32 = 24;
-const REMAINING_MAX: u64 = (1 << REMAINING_BITS) - 1;
+/// Budget words: `(second + 1) << UNTIL_BITS | until`, where `until` is the total the
+/// stripe's bucket of `second` may reach with evaluations skipped; zero is "no budget".
+const UNTIL_BITS: u32 = 40;
+const UNTIL_MAX: u64 = (1 << UNTIL_BITS) - 1;
+const SECOND_MASK: u64 = (1 << (64 - UNTIL_BITS)) - 1;
+
+/// The second part of a budget word granted in `second`.
+fn budget_second(second: u64) -> u64 {
+    second.wrapping_add(1) & SECOND_MASK
+}
 
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
@@ -134,18 +145,11 @@ impl TimeWindow {
             if held.load(Ordering::Acquire) != second {
                 self.rotate(stripe, held, sums, second);
             }
-            self.layout.add(sums, true, failure, nanos);
+            let total = self.layout.add(sums, true, failure, nanos);
             self.layout.add(&stripe.running, true, failure, nanos);
             if budgeted {
-                let current = second.saturating_add(1);
-                let spent =
-                    stripe
-                        .budget
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |budget| {
-                            (budget >> REMAINING_BITS == current && budget & REMAINING_MAX > 0)
-                                .then(|| budget.saturating_sub(1))
-                        });
-                if spent.is_ok() {
+                let budget = stripe.budget.load(Ordering::Acquire);
+                if budget >> UNTIL_BITS == budget_second(second) && total <= budget & UNTIL_MAX {
                     return Ok(Recorded::Skip);
                 }
             }
@@ -165,6 +169,12 @@ impl TimeWindow {
         }
         self.layout.drain(sums, &stripe.running);
         held.store(second, Ordering::Release);
+        // A budget of another second is spent: drop it, so that its second's bits coming round
+        // again (after 2^24 s) cannot revive it.
+        let budget = stripe.budget.load(Ordering::Acquire);
+        if budget >> UNTIL_BITS != budget_second(second) {
+            stripe.budget.store(0, Ordering::Release);
+        }
     }
 
     /// Removes the buckets of `stripe` older than the window at `second`.
@@ -217,27 +227,40 @@ impl TimeWindow {
         let Ok(_inside) = stripe.gate.enter(tag) else {
             return;
         };
-        let mine = &stripe.budget as *const AtomicU64;
+        // A stripe's bucket total in this second, and what its budget still allows: `until`
+        // less that total (each later call takes one total past it, skipping while within).
+        let total = |of: &Stripe| {
+            let (held, sums) = self.bucket(of, second);
+            if held.load(Ordering::Acquire) == second {
+                Layout::total(sums)
+            } else {
+                0
+            }
+        };
+        let left = |other: &Stripe| {
+            let budget = other.budget.load(Ordering::Acquire);
+            if budget >> UNTIL_BITS == budget_second(second) {
+                (budget & UNTIL_MAX).saturating_sub(total(other))
+            } else {
+                0
+            }
+        };
+        let mine: *const Stripe = stripe;
         let outstanding: u64 = self
             .stripes
             .iter()
-            .map(|other| &other.budget)
-            .filter(|budget| !std::ptr::eq(*budget, mine))
-            .map(|budget| budget.load(Ordering::Acquire))
-            .filter(|budget| budget >> REMAINING_BITS == second.saturating_add(1))
-            .map(|budget| budget & REMAINING_MAX)
+            .filter(|other| !std::ptr::eq(&***other, mine))
+            .map(|other| left(other))
             .sum();
         // Skipped calls must stay below `needed`: the call that could make the rule true
         // is always evaluated.
-        let share = needed
-            .saturating_sub(1)
-            .saturating_sub(outstanding)
-            .min(REMAINING_MAX);
+        let share = needed.saturating_sub(1).saturating_sub(outstanding);
+        let until = total(stripe).saturating_add(share);
         stripe.budget.store(
-            if share == 0 {
+            if share == 0 || until > UNTIL_MAX {
                 0
             } else {
-                second.saturating_add(1) << REMAINING_BITS | share
+                budget_second(second) << UNTIL_BITS | until
             },
             Ordering::Release,
         );
