@@ -378,6 +378,7 @@ impl OwnedAdmission {
     }
 
     /// Like [`Admission::finish`].
+    #[inline]
     pub fn finish(mut self, outcome: Outcome) {
         self.settled = true;
         self.stripe.core.finish(&self.stripe, &self.grant, outcome);
