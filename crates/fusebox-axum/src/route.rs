@@ -47,6 +47,10 @@ const METHODS: [&str; 10] = [
 /// would overflow [`max_keyed_circuits`](fusebox::FuseboxBuilder::max_keyed_circuits) asks
 /// again on each request until it gets its own.
 ///
+/// Each route the layer guards remembers the circuits of its template, so that its requests
+/// find them without a lookup by name: give the layer the `ByRoute` that `default` made, not a
+/// clone of one (a clone works the same, with a lookup per request).
+///
 /// ```
 /// use axum::{Router, body::Body, routing::get};
 /// use fusebox::{CircuitBreakerLayer, Fusebox};
@@ -72,9 +76,56 @@ const METHODS: [&str; 10] = [
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Default)]
 pub struct ByRoute {
+    own: Arc<Own>,
+}
+
+/// What a `ByRoute` holds: the circuits it shares with every clone, and the route it served
+/// first, found again without the map's lookup.
+///
+/// axum layers each route with a clone of the layer's `ByRoute`, then clones the route's
+/// service for every request. So a clone of a `ByRoute` made by [`Default`] starts a memory of
+/// its own (it is a route's), and a clone of that shares it (it is the route's service, cloned
+/// for one request): after its first requests, a route finds its circuits by comparing one
+/// address.
+struct Own {
     routes: Arc<Routes>,
+    /// The first route this `ByRoute` found in `routes`, with the template axum matched: axum
+    /// hands each request of a route a clone of the route's own template, and keeping one
+    /// keeps its address from being reused, so the same address means the same template.
+    first: OnceLock<(MatchedPath, Arc<RouteCircuits>)>,
+    /// Made by [`Default`], so the layer's: its clones are routes' and remember their own.
+    of_layer: bool,
+}
+
+impl Default for ByRoute {
+    fn default() -> Self {
+        ByRoute {
+            own: Arc::new(Own {
+                routes: Arc::default(),
+                first: OnceLock::new(),
+                of_layer: true,
+            }),
+        }
+    }
+}
+
+impl Clone for ByRoute {
+    #[inline]
+    fn clone(&self) -> Self {
+        if !self.own.of_layer {
+            return ByRoute {
+                own: Arc::clone(&self.own),
+            };
+        }
+        ByRoute {
+            own: Arc::new(Own {
+                routes: Arc::clone(&self.own.routes),
+                first: OnceLock::new(),
+                of_layer: false,
+            }),
+        }
+    }
 }
 
 /// Seeded, like the registry's map; the templates come from the application, not from users.
@@ -93,6 +144,14 @@ struct Routes {
 /// One route's circuit per method, in the order of [`METHODS`].
 #[derive(Default)]
 struct RouteCircuits([OnceLock<Circuit>; METHODS.len()]);
+
+impl RouteCircuits {
+    /// The circuit this route keeps for `method`, if it has one yet.
+    #[inline]
+    fn kept(&self, method: &Method) -> Option<&Circuit> {
+        self.0[method_index(method)].get()
+    }
+}
 
 impl Routes {
     /// The circuits of `template`, added on its first request.
@@ -122,9 +181,19 @@ impl ByRoute {
         use_it: impl FnOnce(&Circuit) -> R,
     ) -> Option<R> {
         let path = request.extensions().get::<MatchedPath>()?;
-        let routes = self.routes.by_template.load();
-        let circuit = routes.get(path.as_str())?.0[method_index(request.method())].get()?;
-        Some(use_it(circuit))
+        let own = &*self.own;
+        if let Some((first, route)) = own.first.get() {
+            if std::ptr::eq(first.as_str(), path.as_str()) {
+                return route.kept(request.method()).map(use_it);
+            }
+        }
+        let routes = own.routes.by_template.load();
+        let route = routes.get(path.as_str())?;
+        if own.first.get().is_none() {
+            // Taken by another request meanwhile: then that one is remembered instead.
+            let _ = own.first.set((path.clone(), Arc::clone(route)));
+        }
+        route.kept(request.method()).map(use_it)
     }
 }
 
@@ -134,13 +203,13 @@ impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
             return circuit;
         }
         let Some(path) = request.extensions().get::<MatchedPath>() else {
-            return keep(&self.routes.unmatched, fusebox, || {
+            return keep(&self.own.routes.unmatched, fusebox, || {
                 UNMATCHED_ROUTE.to_owned()
             });
         };
         let template = path.as_str();
         let method = method_index(request.method());
-        let route = self.routes.of(template);
+        let route = self.own.routes.of(template);
         keep(&route.0[method], fusebox, || {
             format!("{} {template}", METHODS[method])
         })
@@ -158,7 +227,7 @@ impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
 
 impl fmt::Debug for ByRoute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let routes = self.routes.by_template.load();
+        let routes = self.own.routes.by_template.load();
         let mut templates: Vec<&str> = routes.keys().map(|template| &**template).collect();
         templates.sort_unstable();
         f.debug_struct("ByRoute")
@@ -182,20 +251,27 @@ fn keep(slot: &OnceLock<Circuit>, fusebox: &Fusebox, name: impl FnOnce() -> Stri
     circuit
 }
 
-/// The index in [`METHODS`] of `method`'s name in circuit names.
+/// The index in [`METHODS`] of `method`'s name in circuit names. Compared as `Method`s, not
+/// as names: a standard method is a tag, so this is a few comparisons of a byte.
+#[inline]
 fn method_index(method: &Method) -> usize {
-    match method.as_str() {
-        "GET" => 0,
-        "HEAD" => 1,
-        "POST" => 2,
-        "PUT" => 3,
-        "DELETE" => 4,
-        "PATCH" => 5,
-        "OPTIONS" => 6,
-        "CONNECT" => 7,
-        "TRACE" => 8,
-        _ => 9,
-    }
+    // By how common the method is.
+    const STANDARD: [Method; METHODS.len() - 1] = [
+        Method::GET,
+        Method::POST,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    const INDEX: [usize; METHODS.len() - 1] = [0, 2, 1, 3, 4, 5, 6, 7, 8];
+    STANDARD
+        .iter()
+        .position(|standard| standard == method)
+        .map_or(METHODS.len() - 1, |position| INDEX[position])
 }
 
 /// The layer [`route_breaker`] returns: keyed by [`ByRoute`], classifying 5xx as failures,
@@ -240,6 +316,19 @@ mod tests {
         let request = http::Request::get("/users/42").body(()).unwrap();
         let circuit = ByRoute::default().resolve(&fusebox, &request);
         assert_eq!(&**circuit.name(), UNMATCHED_ROUTE);
+    }
+
+    #[test]
+    fn each_route_cloned_from_the_layer_remembers_its_own_route_and_its_requests_share_it() {
+        let layer = ByRoute::default();
+        let (route_a, route_b) = (layer.clone(), layer.clone());
+        assert!(!Arc::ptr_eq(&route_a.own, &route_b.own));
+        assert!(!Arc::ptr_eq(&route_a.own, &layer.own));
+        assert!(Arc::ptr_eq(&route_a.own.routes, &route_b.own.routes));
+        assert!(Arc::ptr_eq(&route_a.own.routes, &layer.own.routes));
+        let request = route_a.clone();
+        assert!(Arc::ptr_eq(&request.own, &route_a.own));
+        assert!(Arc::ptr_eq(&request.clone().own, &route_a.own));
     }
 
     #[test]
