@@ -47,10 +47,6 @@ const METHODS: [&str; 10] = [
 /// would overflow [`max_keyed_circuits`](fusebox::FuseboxBuilder::max_keyed_circuits) asks
 /// again on each request until it gets its own.
 ///
-/// Each route the layer guards remembers the circuits of its template, so that its requests
-/// find them without a lookup by name: give the layer the `ByRoute` that `default` made, not a
-/// clone of one (a clone works the same, with a lookup per request).
-///
 /// ```
 /// use axum::{Router, body::Body, routing::get};
 /// use fusebox::{CircuitBreakerLayer, Fusebox};
@@ -76,56 +72,15 @@ const METHODS: [&str; 10] = [
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Clone, Default)]
 pub struct ByRoute {
-    own: Arc<Own>,
-}
-
-/// What a `ByRoute` holds: the circuits it shares with every clone, and the route it served
-/// first, found again without the map's lookup.
-///
-/// axum layers each route with a clone of the layer's `ByRoute`, then clones the route's
-/// service for every request. So a clone of a `ByRoute` made by [`Default`] starts a memory of
-/// its own (it is a route's), and a clone of that shares it (it is the route's service, cloned
-/// for one request): after its first requests, a route finds its circuits by comparing one
-/// address.
-struct Own {
     routes: Arc<Routes>,
-    /// The first route this `ByRoute` found in `routes`, with the template axum matched: axum
+    /// The first route this `ByRoute` found in `routes`, with the template axum matched. axum
     /// hands each request of a route a clone of the route's own template, and keeping one
-    /// keeps its address from being reused, so the same address means the same template.
+    /// keeps its address from being reused, so the same address means the same template:
+    /// each route's service has a `ByRoute` of its own ([`Keyed`] clones the layer's), and
+    /// finds its circuits by comparing one address, without the map's hash and probe.
     first: OnceLock<(MatchedPath, Arc<RouteCircuits>)>,
-    /// Made by [`Default`], so the layer's: its clones are routes' and remember their own.
-    of_layer: bool,
-}
-
-impl Default for ByRoute {
-    fn default() -> Self {
-        ByRoute {
-            own: Arc::new(Own {
-                routes: Arc::default(),
-                first: OnceLock::new(),
-                of_layer: true,
-            }),
-        }
-    }
-}
-
-impl Clone for ByRoute {
-    #[inline]
-    fn clone(&self) -> Self {
-        if !self.own.of_layer {
-            return ByRoute {
-                own: Arc::clone(&self.own),
-            };
-        }
-        ByRoute {
-            own: Arc::new(Own {
-                routes: Arc::clone(&self.own.routes),
-                first: OnceLock::new(),
-                of_layer: false,
-            }),
-        }
-    }
 }
 
 /// Seeded, like the registry's map; the templates come from the application, not from users.
@@ -181,17 +136,16 @@ impl ByRoute {
         use_it: impl FnOnce(&Circuit) -> R,
     ) -> Option<R> {
         let path = request.extensions().get::<MatchedPath>()?;
-        let own = &*self.own;
-        if let Some((first, route)) = own.first.get() {
+        if let Some((first, route)) = self.first.get() {
             if std::ptr::eq(first.as_str(), path.as_str()) {
                 return route.kept(request.method()).map(use_it);
             }
         }
-        let routes = own.routes.by_template.load();
+        let routes = self.routes.by_template.load();
         let route = routes.get(path.as_str())?;
-        if own.first.get().is_none() {
+        if self.first.get().is_none() {
             // Taken by another request meanwhile: then that one is remembered instead.
-            let _ = own.first.set((path.clone(), Arc::clone(route)));
+            let _ = self.first.set((path.clone(), Arc::clone(route)));
         }
         route.kept(request.method()).map(use_it)
     }
@@ -203,13 +157,13 @@ impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
             return circuit;
         }
         let Some(path) = request.extensions().get::<MatchedPath>() else {
-            return keep(&self.own.routes.unmatched, fusebox, || {
+            return keep(&self.routes.unmatched, fusebox, || {
                 UNMATCHED_ROUTE.to_owned()
             });
         };
         let template = path.as_str();
         let method = method_index(request.method());
-        let route = self.own.routes.of(template);
+        let route = self.routes.of(template);
         keep(&route.0[method], fusebox, || {
             format!("{} {template}", METHODS[method])
         })
@@ -227,7 +181,7 @@ impl<B> ResolveCircuit<http::Request<B>> for ByRoute {
 
 impl fmt::Debug for ByRoute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let routes = self.own.routes.by_template.load();
+        let routes = self.routes.by_template.load();
         let mut templates: Vec<&str> = routes.keys().map(|template| &**template).collect();
         templates.sort_unstable();
         f.debug_struct("ByRoute")
@@ -316,19 +270,6 @@ mod tests {
         let request = http::Request::get("/users/42").body(()).unwrap();
         let circuit = ByRoute::default().resolve(&fusebox, &request);
         assert_eq!(&**circuit.name(), UNMATCHED_ROUTE);
-    }
-
-    #[test]
-    fn each_route_cloned_from_the_layer_remembers_its_own_route_and_its_requests_share_it() {
-        let layer = ByRoute::default();
-        let (route_a, route_b) = (layer.clone(), layer.clone());
-        assert!(!Arc::ptr_eq(&route_a.own, &route_b.own));
-        assert!(!Arc::ptr_eq(&route_a.own, &layer.own));
-        assert!(Arc::ptr_eq(&route_a.own.routes, &route_b.own.routes));
-        assert!(Arc::ptr_eq(&route_a.own.routes, &layer.own.routes));
-        let request = route_a.clone();
-        assert!(Arc::ptr_eq(&request.own, &route_a.own));
-        assert!(Arc::ptr_eq(&request.clone().own, &route_a.own));
     }
 
     #[test]

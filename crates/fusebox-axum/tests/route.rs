@@ -200,3 +200,38 @@ async fn a_by_route_finds_each_routes_circuit_whichever_route_it_saw_first() {
     }
     assert!(by_route.resolve(&fusebox, &item_elsewhere).ptr_eq(&first));
 }
+
+#[test]
+fn a_guarded_routes_requests_allocate_no_more_than_behind_a_pass_through_layer() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let fusebox = Fusebox::builder().build().unwrap();
+    // As `axum::serve` runs a router: its routes are made once, then cloned per request. Any
+    // route layer costs axum allocations of its own per request: compare with one that does
+    // nothing.
+    let plain: Router = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route_layer(tower::util::MapRequestLayer::new(
+            std::convert::identity::<Request<Body>>,
+        ))
+        .with_state(());
+    let guarded: Router = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route_layer(route_breaker(&fusebox))
+        .with_state(());
+    let mut allocations = Vec::new();
+    for app in [&plain, &guarded] {
+        let requests = |count| async move {
+            for _ in 0..count {
+                assert_eq!(send(app, Method::GET, "/a").await, StatusCode::OK);
+            }
+        };
+        // The first requests resolve the route's circuit and remember it.
+        runtime.block_on(requests(2));
+        let measured = allocation_counter::measure(|| runtime.block_on(requests(10)));
+        allocations.push(measured.count_total);
+    }
+    assert_eq!(allocations[0], allocations[1]);
+    assert_eq!(successes(&fusebox), [("GET /a".to_owned(), 12)]);
+}
