@@ -75,6 +75,12 @@ const METHODS: [&str; 10] = [
 #[derive(Clone, Default)]
 pub struct ByRoute {
     routes: Arc<Routes>,
+    /// The first route this `ByRoute` found in `routes`, with the template axum matched. axum
+    /// hands each request of a route a clone of the route's own template, and keeping one
+    /// keeps its address from being reused, so the same address means the same template:
+    /// each route's service has a `ByRoute` of its own ([`Keyed`] clones the layer's), and
+    /// finds its circuits by comparing one address, without the map's hash and probe.
+    first: OnceLock<(MatchedPath, Arc<RouteCircuits>)>,
 }
 
 /// Seeded, like the registry's map; the templates come from the application, not from users.
@@ -93,6 +99,14 @@ struct Routes {
 /// One route's circuit per method, in the order of [`METHODS`].
 #[derive(Default)]
 struct RouteCircuits([OnceLock<Circuit>; METHODS.len()]);
+
+impl RouteCircuits {
+    /// The circuit this route keeps for `method`, if it has one yet.
+    #[inline]
+    fn kept(&self, method: &Method) -> Option<&Circuit> {
+        self.0[method_index(method)].get()
+    }
+}
 
 impl Routes {
     /// The circuits of `template`, added on its first request.
@@ -122,9 +136,18 @@ impl ByRoute {
         use_it: impl FnOnce(&Circuit) -> R,
     ) -> Option<R> {
         let path = request.extensions().get::<MatchedPath>()?;
+        if let Some((first, route)) = self.first.get() {
+            if std::ptr::eq(first.as_str(), path.as_str()) {
+                return route.kept(request.method()).map(use_it);
+            }
+        }
         let routes = self.routes.by_template.load();
-        let circuit = routes.get(path.as_str())?.0[method_index(request.method())].get()?;
-        Some(use_it(circuit))
+        let route = routes.get(path.as_str())?;
+        if self.first.get().is_none() {
+            // Taken by another request meanwhile: then that one is remembered instead.
+            let _ = self.first.set((path.clone(), Arc::clone(route)));
+        }
+        route.kept(request.method()).map(use_it)
     }
 }
 
@@ -182,20 +205,27 @@ fn keep(slot: &OnceLock<Circuit>, fusebox: &Fusebox, name: impl FnOnce() -> Stri
     circuit
 }
 
-/// The index in [`METHODS`] of `method`'s name in circuit names.
+/// The index in [`METHODS`] of `method`'s name in circuit names. Compared as `Method`s, not
+/// as names: a standard method is a tag, so this is a few comparisons of a byte.
+#[inline]
 fn method_index(method: &Method) -> usize {
-    match method.as_str() {
-        "GET" => 0,
-        "HEAD" => 1,
-        "POST" => 2,
-        "PUT" => 3,
-        "DELETE" => 4,
-        "PATCH" => 5,
-        "OPTIONS" => 6,
-        "CONNECT" => 7,
-        "TRACE" => 8,
-        _ => 9,
-    }
+    // By how common the method is.
+    const STANDARD: [Method; METHODS.len() - 1] = [
+        Method::GET,
+        Method::POST,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    const INDEX: [usize; METHODS.len() - 1] = [0, 2, 1, 3, 4, 5, 6, 7, 8];
+    STANDARD
+        .iter()
+        .position(|standard| standard == method)
+        .map_or(METHODS.len() - 1, |position| INDEX[position])
 }
 
 /// The layer [`route_breaker`] returns: keyed by [`ByRoute`], classifying 5xx as failures,

@@ -110,26 +110,30 @@ async fn a_route_that_overflowed_gets_its_own_circuit_once_an_idle_key_is_evicte
     );
 }
 
-#[tokio::test]
-async fn a_routes_later_requests_resolve_its_circuit_without_allocating() {
-    // A MatchedPath exists only inside routing: take one from a handler.
+/// A request for `uri` as a route `template` of a router of its own sees it, with the
+/// `MatchedPath` that exists only inside routing (taken from a handler).
+async fn routed(method: Method, template: &str, uri: &str) -> Request<()> {
     let matched: Arc<Mutex<Option<MatchedPath>>> = Arc::default();
     let slot = matched.clone();
     let app = Router::new().route(
-        "/inventory/{item}",
-        get(move |path: MatchedPath| async move {
+        template,
+        axum::routing::any(move |path: MatchedPath| async move {
             *slot.lock().unwrap() = Some(path);
         }),
     );
-    assert_eq!(
-        send(&app, Method::GET, "/inventory/9").await,
-        StatusCode::OK
-    );
+    assert_eq!(send(&app, method.clone(), uri).await, StatusCode::OK);
     let path = matched.lock().unwrap().take().unwrap();
-    let request = Request::get("/inventory/9")
+    Request::builder()
+        .method(method)
+        .uri(uri)
         .extension(path)
         .body(())
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_routes_later_requests_resolve_its_circuit_without_allocating() {
+    let request = routed(Method::GET, "/inventory/{item}", "/inventory/9").await;
 
     let fusebox = Fusebox::builder().build().unwrap();
     let by_route = ByRoute::default();
@@ -167,4 +171,67 @@ async fn a_routes_circuit_is_kept_while_the_router_lives_even_when_idle() {
     drop(fusebox.keyed_circuit("another"));
     // Nothing keeps `GET /a` now; `other` was only ever held for a moment.
     assert_eq!(successes(&fusebox), [("another".to_owned(), 0)]);
+}
+
+#[tokio::test]
+async fn a_by_route_finds_each_routes_circuit_whichever_route_it_saw_first() {
+    let fusebox = Fusebox::builder().build().unwrap();
+    // A clone, as each route's service holds one.
+    let by_route = ByRoute::default().clone();
+    let item = routed(Method::GET, "/items/{id}", "/items/1").await;
+    let orders = routed(Method::GET, "/orders", "/orders").await;
+    let posted = routed(Method::POST, "/orders", "/orders").await;
+    // The same template from another router: equal text, another allocation.
+    let item_elsewhere = routed(Method::GET, "/items/{id}", "/items/2").await;
+
+    let first = by_route.resolve(&fusebox, &item);
+    for _ in 0..2 {
+        assert!(by_route.resolve(&fusebox, &item).ptr_eq(&first));
+    }
+    let names = |request: &Request<()>| {
+        let admission = by_route.acquire(&fusebox, request).unwrap();
+        admission.circuit().to_string()
+    };
+    for _ in 0..2 {
+        assert_eq!(names(&orders), "GET /orders");
+        assert_eq!(names(&posted), "POST /orders");
+        assert_eq!(names(&item_elsewhere), "GET /items/{id}");
+        assert_eq!(names(&item), "GET /items/{id}");
+    }
+    assert!(by_route.resolve(&fusebox, &item_elsewhere).ptr_eq(&first));
+}
+
+#[test]
+fn a_guarded_routes_requests_allocate_no_more_than_behind_a_pass_through_layer() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let fusebox = Fusebox::builder().build().unwrap();
+    // As `axum::serve` runs a router: its routes are made once, then cloned per request. Any
+    // route layer costs axum allocations of its own per request: compare with one that does
+    // nothing.
+    let plain: Router = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route_layer(tower::util::MapRequestLayer::new(
+            std::convert::identity::<Request<Body>>,
+        ))
+        .with_state(());
+    let guarded: Router = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route_layer(route_breaker(&fusebox))
+        .with_state(());
+    let mut allocations = Vec::new();
+    for app in [&plain, &guarded] {
+        let requests = |count| async move {
+            for _ in 0..count {
+                assert_eq!(send(app, Method::GET, "/a").await, StatusCode::OK);
+            }
+        };
+        // The first requests resolve the route's circuit and remember it.
+        runtime.block_on(requests(2));
+        let measured = allocation_counter::measure(|| runtime.block_on(requests(10)));
+        allocations.push(measured.count_total);
+    }
+    assert_eq!(allocations[0], allocations[1]);
+    assert_eq!(successes(&fusebox), [("GET /a".to_owned(), 12)]);
 }

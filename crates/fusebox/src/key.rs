@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use fusebox_core::{Circuit, OwnedAdmission, Rejected};
 
@@ -97,34 +98,68 @@ impl<Req, K: Key<Req>> ResolveCircuit<Req> for K {
 
 /// One circuit per key, from a [`Fusebox`] registry: `K` is a [`Key`] or any other
 /// [`ResolveCircuit`].
-#[derive(Clone)]
+///
+/// A service clones its `Keyed` for every request it serves (axum clones a route's service
+/// per request), so the registry and the key sit behind one shared reference count. Each
+/// service a layer makes gets a key of its own, cloned from the layer's once: a key that
+/// remembers what it resolved (as `fusebox-axum`'s `ByRoute` does) remembers it per service.
 pub struct Keyed<K> {
+    shared: Arc<Shared<K>>,
+}
+
+struct Shared<K> {
     fusebox: Fusebox,
     key: K,
+    /// Made by [`Keyed::new`], so a layer's: each clone is a service's, with its own key.
+    layers: bool,
 }
 
 impl<K> Keyed<K> {
     /// Circuits of `fusebox`, chosen by `key`.
     pub fn new(fusebox: Fusebox, key: K) -> Keyed<K> {
-        Keyed { fusebox, key }
+        Keyed {
+            shared: Arc::new(Shared {
+                fusebox,
+                key,
+                layers: true,
+            }),
+        }
     }
 
     /// The registry the circuits live in.
     pub fn fusebox(&self) -> &Fusebox {
-        &self.fusebox
+        &self.shared.fusebox
+    }
+}
+
+impl<K: Clone> Clone for Keyed<K> {
+    #[inline]
+    fn clone(&self) -> Self {
+        if !self.shared.layers {
+            return Keyed {
+                shared: Arc::clone(&self.shared),
+            };
+        }
+        Keyed {
+            shared: Arc::new(Shared {
+                fusebox: self.shared.fusebox.clone(),
+                key: self.shared.key.clone(),
+                layers: false,
+            }),
+        }
     }
 }
 
 impl<Req, K: ResolveCircuit<Req>> SelectCircuit<Req> for Keyed<K> {
     fn acquire(&self, request: &Req) -> Result<OwnedAdmission, Rejected> {
-        self.key.acquire(&self.fusebox, request)
+        self.shared.key.acquire(&self.shared.fusebox, request)
     }
 }
 
 impl<K> fmt::Debug for Keyed<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyed")
-            .field("fusebox", &self.fusebox)
+            .field("fusebox", &self.shared.fusebox)
             .field("key", &std::any::type_name::<K>())
             .finish()
     }
@@ -162,3 +197,36 @@ impl<F> fmt::Debug for KeyFn<F> {
 
 #[cfg(feature = "http")]
 pub use crate::http::{ByHost, UNKNOWN_HOST};
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A key that counts how often it is cloned.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Counted(Arc::clone(&self.0))
+        }
+    }
+
+    #[test]
+    fn each_clone_of_a_new_keyed_has_its_own_key_and_clones_of_it_share_that() {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let fusebox = Fusebox::builder().build().expect("a default registry");
+        let layers = Keyed::new(fusebox, Counted(Arc::clone(&clones)));
+        let (service_a, service_b) = (layers.clone(), layers.clone());
+        assert_eq!(clones.load(Ordering::Relaxed), 2);
+        assert!(!Arc::ptr_eq(&service_a.shared, &service_b.shared));
+
+        let per_request = [service_a.clone(), service_a.clone().clone()];
+        assert_eq!(clones.load(Ordering::Relaxed), 2);
+        for request in &per_request {
+            assert!(Arc::ptr_eq(&request.shared, &service_a.shared));
+        }
+    }
+}
