@@ -9,12 +9,12 @@
 pub(crate) use crossbeam_utils::CachePadded;
 
 #[cfg(not(fusebox_loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 #[cfg(not(fusebox_loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(fusebox_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 #[cfg(fusebox_loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
@@ -59,6 +59,22 @@ pub(crate) fn stripe_hint() -> usize {
     })
 }
 
+/// This thread's number for telling stripe owners apart: never zero, distinct for the first
+/// 2^32 - 1 threads that use a circuit (it wraps after that, which only costs a stripe move).
+#[inline]
+pub(crate) fn thread_number() -> u32 {
+    OWNER.with(|number| {
+        let current = number.get();
+        if current != 0 {
+            return current;
+        }
+        #[allow(clippy::cast_possible_truncation)] // wrapping is fine, see above
+        let assigned = (next_hint() as u32).max(1);
+        number.set(assigned);
+        assigned
+    })
+}
+
 /// Moves this thread to another stripe after contention on its own.
 pub(crate) fn move_stripe_hint() {
     HINT.with(|hint| hint.set(hint.get().wrapping_add(1)));
@@ -81,9 +97,11 @@ fn next_hint() -> usize {
 #[cfg(not(fusebox_loom))]
 std::thread_local! {
     static HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    static OWNER: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(fusebox_loom)]
 loom::thread_local! {
     static HINT: std::cell::Cell<usize> = std::cell::Cell::new(usize::MAX);
+    static OWNER: std::cell::Cell<u32> = std::cell::Cell::new(0);
 }

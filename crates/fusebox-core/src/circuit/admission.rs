@@ -217,7 +217,7 @@ impl Core {
         };
         let failure = outcome == Outcome::Failure;
         let recorded = self.recorder.record(
-            stripe.index,
+            stripe.index(),
             tag(admitted),
             now,
             failure,
@@ -247,7 +247,7 @@ impl Core {
                 } else if self.recorder.needs_now() {
                     let needed = rule.calls_needed(State::Closed, &view);
                     self.recorder
-                        .grant(stripe.index, tag(admitted), now, needed);
+                        .grant(stripe.index(), tag(admitted), now, needed);
                 }
             }
             State::HalfOpen => {

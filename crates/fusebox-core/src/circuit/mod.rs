@@ -312,6 +312,7 @@ impl Circuit {
     #[inline]
     pub fn try_acquire_owned(&self) -> Result<OwnedAdmission, Rejected> {
         let stripe = self.stripe();
+        stripe.claim();
         let grant = stripe.core.acquire(stripe)?;
         Ok(OwnedAdmission::new(stripe.clone(), grant))
     }

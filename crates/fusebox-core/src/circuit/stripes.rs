@@ -10,9 +10,11 @@
 //!
 //! A stripe is also what a tower response future holds to reach its circuit: an `Arc` of its
 //! own, so that taking and dropping it per call writes the stripe's own reference count, not
-//! a count shared by every core.
+//! a count shared by every core. A reference count cannot tell that another thread shares it,
+//! so a stripe also remembers the thread that takes admissions from it (`owner`): a thread
+//! that finds another one there frees the stripe and moves on, and the two stop sharing.
 
-use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicU32, AtomicU64, Ordering};
 use crate::{Outcome, circuit::Core};
 
 /// Counter positions in [`Stripe::counts`].
@@ -29,7 +31,10 @@ pub(crate) struct Stripe {
     /// The circuit's name in an allocation of this stripe's own, so that a rejection's copy of
     /// it writes no reference count shared with other cores.
     pub(crate) name: std::sync::Arc<str>,
-    pub(crate) index: usize,
+    /// Which stripe of its circuit this is (fewer than 2^32: at most 64).
+    index: u32,
+    /// The thread taking owned admissions from this stripe, or 0 (see the module's docs).
+    owner: AtomicU32,
     counts: [AtomicU64; 4],
 }
 
@@ -38,7 +43,8 @@ impl Stripe {
         Stripe {
             core,
             name: std::sync::Arc::from(name),
-            index,
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            owner: AtomicU32::new(0),
             counts: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
@@ -60,6 +66,33 @@ impl Stripe {
             // Another thread shares this stripe: move this thread on for its next calls.
             crate::sync::move_stripe_hint();
             counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Which stripe of its circuit this is.
+    pub(crate) fn index(&self) -> usize {
+        self.index as usize
+    }
+
+    /// Before this thread takes an owned admission here: claims a free stripe, and leaves (and
+    /// frees) one another thread has claimed. A load when the stripe is this thread's.
+    #[inline]
+    pub(crate) fn claim(&self) {
+        let me = crate::sync::thread_number();
+        let owner = self.owner.load(Ordering::Relaxed);
+        if owner != me {
+            self.reclaim(owner, me);
+        }
+    }
+
+    #[cold]
+    fn reclaim(&self, owner: u32, me: u32) {
+        if owner == 0 {
+            self.owner.store(me, Ordering::Relaxed);
+        } else {
+            // Freed rather than kept, so that a thread that has ended holds no stripe forever.
+            self.owner.store(0, Ordering::Relaxed);
+            crate::sync::move_stripe_hint();
         }
     }
 
@@ -93,5 +126,41 @@ pub(crate) fn stripe_count() -> usize {
                 .clamp(1, 64)
                 .next_power_of_two()
         })
+    }
+}
+
+#[cfg(all(test, not(fusebox_loom)))]
+mod tests {
+    use crate::sync::{stripe_hint, thread_number};
+    use crate::{Circuit, Policy};
+
+    use super::*;
+
+    #[test]
+    fn a_thread_keeps_its_stripe_and_leaves_one_another_thread_claimed() {
+        let circuit = Circuit::new("shared", Policy::default());
+        let stripe = Arc::clone(&circuit.handle.stripes[0]);
+        stripe.claim();
+        assert_eq!(stripe.owner.load(Ordering::Relaxed), thread_number());
+        let hint = stripe_hint();
+        stripe.claim();
+        assert_eq!(stripe_hint(), hint, "its own stripe: it stays");
+
+        let other = Arc::clone(&stripe);
+        let (before, after) = std::thread::spawn(move || {
+            let before = stripe_hint();
+            other.claim();
+            (before, stripe_hint())
+        })
+        .join()
+        .expect("no panic");
+        assert_eq!(after, before.wrapping_add(1), "the newcomer moves on");
+        assert_eq!(
+            stripe.owner.load(Ordering::Relaxed),
+            0,
+            "and frees the stripe, in case its owner has ended"
+        );
+        stripe.claim();
+        assert_eq!(stripe.owner.load(Ordering::Relaxed), thread_number());
     }
 }
