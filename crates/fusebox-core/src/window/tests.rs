@@ -303,7 +303,14 @@ fn a_clear_empties_every_window_in_place_and_turns_away_the_old_period() {
 
 #[test]
 fn a_time_window_stripe_skips_evaluations_only_within_its_granted_budget() {
-    let recorder = recorder(Window::time(secs(10)), &[], false);
+    let recorder = Recorder::new(
+        Window::time(secs(10)),
+        &[],
+        false,
+        2,
+        tag(0),
+        Duration::ZERO,
+    );
     let evaluate = |stripe: usize, now: Duration| match recorder
         .record(stripe, tag(0), now, false, Duration::ZERO, true)
         .expect("current period")
@@ -311,26 +318,38 @@ fn a_time_window_stripe_skips_evaluations_only_within_its_granted_budget() {
         Evaluation::Skip => false,
         Evaluation::Evaluate(_) => true,
     };
+    let skipped =
+        |stripe: usize, calls: usize| (0..calls).filter(|_| !evaluate(stripe, secs(1))).count();
     // No budget yet: every call evaluates.
     assert!(evaluate(0, secs(1)));
-    // The rule needs 5 more calls: 4 may be skipped, shared by every stripe.
-    recorder.grant(0, tag(0), secs(1), 5);
-    assert_eq!((0..4).filter(|_| !evaluate(0, secs(1))).count(), 4);
-    assert!(
-        evaluate(0, secs(1)),
-        "the fifth call could make the rule true"
+    // The rule needs 9 more calls: 8 may be skipped, shared by the two stripes, each taking
+    // its half of what the other does not hold.
+    recorder.grant(0, tag(0), secs(1), 9);
+    assert_eq!(skipped(0, 6), 4, "stripe 0 took half of 8");
+    recorder.grant(1, tag(0), secs(1), 9);
+    assert_eq!(
+        skipped(1, 6),
+        4,
+        "stripe 1 half of 8, none held by stripe 0 any more"
     );
-    // Another stripe gets only what the first one does not hold.
-    recorder.grant(0, tag(0), secs(1), 5);
-    recorder.grant(1, tag(0), secs(1), 5);
-    assert!(evaluate(1, secs(1)), "stripe 0 holds the whole budget");
-    // What a stripe has spent of its budget is free for the others: 4 skips, 2 spent.
-    recorder.grant(0, tag(0), secs(1), 5);
-    assert_eq!((0..2).filter(|_| !evaluate(0, secs(1))).count(), 2);
-    recorder.grant(1, tag(0), secs(1), 5);
-    assert_eq!((0..3).filter(|_| !evaluate(1, secs(1))).count(), 2);
-    assert_eq!((0..3).filter(|_| !evaluate(0, secs(1))).count(), 2);
+    recorder.grant(0, tag(0), secs(1), 9);
+    recorder.grant(1, tag(0), secs(1), 9);
+    assert_eq!(
+        (skipped(0, 9), skipped(1, 9)),
+        (4, 2),
+        "stripe 1 gets half of what stripe 0 leaves"
+    );
+    // What a stripe has spent of its budget is free for the others.
+    recorder.grant(0, tag(0), secs(1), 9);
+    assert_eq!(skipped(0, 2), 2);
+    recorder.grant(1, tag(0), secs(1), 9);
+    assert_eq!(
+        skipped(1, 9),
+        3,
+        "8 less the 2 stripe 0 still holds, halved"
+    );
     // A budget ends with its second.
+    recorder.grant(0, tag(0), secs(1), 9);
     assert!(evaluate(0, secs(2)));
     // And with its period.
     recorder.grant(0, tag(0), secs(2), 100);

@@ -253,8 +253,11 @@ impl TimeWindow {
             .map(|other| left(other))
             .sum();
         // Skipped calls must stay below `needed`: the call that could make the rule true
-        // is always evaluated.
-        let share = needed.saturating_sub(1).saturating_sub(outstanding);
+        // is always evaluated. A stripe takes its part of what is left, not all of it, so
+        // that the other cores do not evaluate on every call until its budget runs out.
+        let available = needed.saturating_sub(1).saturating_sub(outstanding);
+        let stripes = u64::try_from(self.stripes.len()).unwrap_or(u64::MAX);
+        let share = available.div_ceil(stripes.max(1));
         let until = total(stripe).saturating_add(share);
         stripe.budget.store(
             if share == 0 || until > UNTIL_MAX {
