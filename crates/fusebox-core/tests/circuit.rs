@@ -779,3 +779,36 @@ fn is_shared_sees_other_handles_and_unfinished_admissions() {
     admission.finish(fusebox_core::Outcome::Success);
     assert!(!circuit.is_shared());
 }
+
+#[test]
+fn the_clock_a_circuit_is_built_with_last_decides_its_open_rejections() {
+    let manual = fusebox_core::ManualClock::new();
+    let circuit = fusebox_core::Circuit::builder("clocked")
+        .policy(
+            Policy::builder()
+                .trip(fusebox_core::trip::failure_streak(1))
+                .retry(Retry::cooldown(S * 10))
+                .permit(Permit::all())
+                .build()
+                .expect("a valid policy"),
+        )
+        .clock(fusebox_core::SystemClock::new())
+        .shared_clock(std::sync::Arc::new(manual.clone()))
+        .build();
+    circuit
+        .try_acquire()
+        .expect("closed admits")
+        .finish(Failure);
+    let rejected = circuit.try_acquire().expect_err("open rejects");
+    assert_eq!(
+        rejected.retry_after(),
+        Some(S * 10),
+        "measured on the manual clock"
+    );
+    manual.advance(S * 10);
+    assert!(
+        circuit.try_acquire().is_ok(),
+        "the manual clock's cooldown is over"
+    );
+    assert_eq!(circuit.state(), State::HalfOpen);
+}

@@ -83,7 +83,7 @@ impl Core {
                     if probe_at == NEVER {
                         return Err(self.reject(stripe, state, None));
                     }
-                    let now = self.clock.now_nanos();
+                    let now = self.now_nanos();
                     if now < probe_at {
                         let wait = Duration::from_nanos(probe_at.saturating_sub(now));
                         return Err(self.reject(stripe, state, Some(wait)));

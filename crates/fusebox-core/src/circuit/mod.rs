@@ -134,6 +134,8 @@ pub struct CircuitBuilder {
     name: std::sync::Arc<str>,
     policy: Policy,
     clock: Option<std::sync::Arc<dyn Clock>>,
+    /// The clock, when it is the system clock: read without a virtual call.
+    system: Option<SystemClock>,
     sink: Option<Sink>,
     seed: Option<u64>,
     initial: State,
@@ -148,12 +150,16 @@ impl CircuitBuilder {
 
     /// The time source (default: [`SystemClock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.system = (&clock as &dyn std::any::Any)
+            .downcast_ref::<SystemClock>()
+            .cloned();
         self.clock = Some(std::sync::Arc::new(clock));
         self
     }
 
     /// A shared time source.
     pub fn shared_clock(mut self, clock: std::sync::Arc<dyn Clock>) -> Self {
+        self.system = None;
         self.clock = Some(clock);
         self
     }
@@ -183,14 +189,19 @@ impl CircuitBuilder {
 
     /// Builds the circuit and sends its `registered` signal.
     pub fn build(self) -> Circuit {
-        let clock = self.clock.unwrap_or_else(|| {
-            std::sync::Arc::new(SystemClock::new()) as std::sync::Arc<dyn Clock>
-        });
+        let (clock, system) = match self.clock {
+            Some(clock) => (clock, self.system),
+            None => {
+                let system = SystemClock::new();
+                let clock = std::sync::Arc::new(system.clone()) as std::sync::Arc<dyn Clock>;
+                (clock, Some(system))
+            }
+        };
         let stripes = stripe_count();
         let core = Arc::new(Core::new(
             self.name.clone(),
             self.policy,
-            clock,
+            (clock, system),
             self.sink,
             self.seed,
             self.initial,
@@ -234,6 +245,7 @@ impl Circuit {
             name: name.into(),
             policy: Policy::default(),
             clock: None,
+            system: None,
             sink: None,
             seed: None,
             initial: State::Closed,

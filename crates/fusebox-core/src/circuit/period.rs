@@ -22,7 +22,7 @@ use crate::clock::duration_nanos;
 use crate::rng::Rng;
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering, lock};
 use crate::window::{Recorder, Tally, tag};
-use crate::{Cause, Clock, Details, Metrics, Policy, Signal, State};
+use crate::{Cause, Clock, Details, Metrics, Policy, Signal, State, SystemClock};
 
 /// A deadline that never comes.
 pub(super) const NEVER: u64 = u64::MAX;
@@ -117,6 +117,8 @@ pub(crate) struct Core {
     pub(super) rejection_name: Name,
     policy: Policy,
     pub(super) clock: std::sync::Arc<dyn Clock>,
+    /// `clock`, when it is the system clock: read without a virtual call on the hot paths.
+    system: Option<SystemClock>,
     sink: Option<Sink>,
     /// Read by every call; written by transitions and probes only. Nothing in `Core` is
     /// written per call (windows and stripes have lines of their own), so it needs no padding.
@@ -144,7 +146,8 @@ impl Core {
     pub(super) fn new(
         name: std::sync::Arc<str>,
         policy: Policy,
-        clock: std::sync::Arc<dyn Clock>,
+        // The clock, and the same clock when it is the system clock.
+        (clock, system): (std::sync::Arc<dyn Clock>, Option<SystemClock>),
         sink: Option<Sink>,
         seed: Option<u64>,
         initial: State,
@@ -195,6 +198,7 @@ impl Core {
             name,
             policy,
             clock,
+            system,
             sink,
         }
     }
@@ -212,6 +216,15 @@ impl Core {
             .with_at(period.entered_wall)
             .with_details(period.details.clone())
         });
+    }
+
+    /// The clock's time in nanoseconds, without a virtual call when it is the system clock.
+    #[inline]
+    pub(super) fn now_nanos(&self) -> u64 {
+        match &self.system {
+            Some(system) => system.now_nanos(),
+            None => self.clock.now_nanos(),
+        }
     }
 
     pub(super) fn name(&self) -> &std::sync::Arc<str> {
