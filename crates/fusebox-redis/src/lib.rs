@@ -171,14 +171,22 @@ impl Shared {
     pub(crate) fn set_status(&self, status: Status) {
         let up = matches!(status, Status::Up);
         self.connected.store(up, Ordering::Release);
+        self.record_connected();
+        self.status.send_replace(status);
+    }
+
+    /// Sets the gauge from the connection's state; also on every ping, because a recorder
+    /// installed after the connection came up (an application often builds its fleet before
+    /// its metrics exporter) would otherwise never see it.
+    pub(crate) fn record_connected(&self) {
         metrics::describe_gauge!(
             CONNECTED_METRIC,
             "Whether this replica's connection to the fleet's store (Redis) is up and synced: \
              1, or 0 while it works on its own"
         );
+        let up = self.connected.load(Ordering::Acquire);
         metrics::gauge!(CONNECTED_METRIC, "replica" => self.settings.replica.to_string())
             .set(if up { 1.0 } else { 0.0 });
-        self.status.send_replace(status);
     }
 }
 

@@ -249,7 +249,9 @@ impl<'a> Session<'a> {
                     if self.registry().is_none() {
                         return End::Closed;
                     }
-                    redis::cmd("PING").query_async::<()>(&mut self.connection).await
+                    let pong = redis::cmd("PING").query_async::<()>(&mut self.connection).await;
+                    self.shared.record_connected();
+                    pong
                 }
             };
             if let Err(error) = result {
