@@ -58,13 +58,8 @@ impl Name {
 impl Rejected {
     /// A rejection by `circuit` in `state`.
     pub fn new(circuit: Arc<str>, state: State, retry_after: Option<Duration>) -> Rejected {
-        Rejected::by(&circuit, state, retry_after)
-    }
-
-    /// A rejection by the circuit named `circuit`, copying the name when it is short.
-    pub(crate) fn by(circuit: &Arc<str>, state: State, retry_after: Option<Duration>) -> Rejected {
         Rejected {
-            circuit: Name::of(circuit),
+            circuit: Name::of(&circuit),
             state,
             retry_after,
         }
@@ -153,7 +148,7 @@ mod tests {
         let long: Arc<str> = Arc::from("GET /api/v2/organisations/{org}/members/{member}");
         let exactly: Arc<str> = Arc::from("é".repeat(INLINE / 2));
         for name in [&short, &long, &exactly] {
-            let rejected = Rejected::by(name, State::Open, None);
+            let rejected = Rejected::new(Arc::clone(name), State::Open, None);
             assert_eq!(rejected.circuit(), &**name);
             assert_eq!(
                 rejected,
@@ -161,23 +156,23 @@ mod tests {
             );
         }
         assert!(matches!(
-            Rejected::by(&short, State::Open, None).circuit,
+            Rejected::new(Arc::clone(&short), State::Open, None).circuit,
             Name::Inline { .. }
         ));
         assert!(matches!(
-            Rejected::by(&exactly, State::Open, None).circuit,
+            Rejected::new(Arc::clone(&exactly), State::Open, None).circuit,
             Name::Inline { .. }
         ));
         assert!(matches!(
-            Rejected::by(&long, State::Open, None).circuit,
+            Rejected::new(Arc::clone(&long), State::Open, None).circuit,
             Name::Shared(_)
         ));
         assert_ne!(
-            Rejected::by(&short, State::Open, None),
-            Rejected::by(&short, State::ForcedOpen, None)
+            Rejected::new(Arc::clone(&short), State::Open, None),
+            Rejected::new(Arc::clone(&short), State::ForcedOpen, None)
         );
         assert_eq!(
-            format!("{:?}", Rejected::by(&short, State::Open, None)),
+            format!("{:?}", Rejected::new(Arc::clone(&short), State::Open, None)),
             "Rejected { circuit: \"GET /users/{id}\", state: Open, retry_after: None }"
         );
     }
