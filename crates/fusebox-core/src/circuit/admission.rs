@@ -204,16 +204,15 @@ impl Core {
         }
         let policy = self.policy();
         // The closed path of a count window that does not measure latency reads no clock.
-        let now =
-            if state == State::HalfOpen || policy.measures_latency() || self.recorder.needs_now() {
-                self.clock.now()
-            } else {
-                Duration::ZERO
-            };
-        let duration = if policy.measures_latency() {
-            now.saturating_sub(Duration::from_nanos(grant.start))
+        let now = if state == State::HalfOpen || self.latency || self.recorder.needs_now() {
+            self.now_nanos()
         } else {
-            Duration::ZERO
+            0
+        };
+        let duration = if self.latency {
+            now.saturating_sub(grant.start)
+        } else {
+            0
         };
         let failure = outcome == Outcome::Failure;
         let recorded = self.recorder.record(
@@ -256,6 +255,7 @@ impl Core {
                 if period.generation != admitted {
                     return;
                 }
+                let now = Duration::from_nanos(now);
                 period.probes.retain(|(id, _)| *id != probe);
                 period.last_outcome = Some(now);
                 if !failure {

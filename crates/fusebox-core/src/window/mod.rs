@@ -268,25 +268,24 @@ impl Recorder {
         matches!(self.calls, Calls::Time(_))
     }
 
-    /// Records one call of the period `tag`, finished at `now` after `duration`, on the
-    /// stripe `stripe`. `budgeted`: the caller's rule evaluation may be skipped while it
+    /// Records one call of the period `tag`, finished at clock nanos `now` after `nanos`, on
+    /// the stripe `stripe`. `budgeted`: the caller's rule evaluation may be skipped while it
     /// cannot be true (closed; never half-open, whose few probes always evaluate).
+    #[inline]
     pub(crate) fn record(
         &self,
         stripe: usize,
         tag: u64,
-        now: Duration,
+        now: u64,
         failure: bool,
-        duration: Duration,
+        nanos: u64,
         budgeted: bool,
     ) -> Result<Evaluation, Stale> {
-        let nanos = duration_nanos(duration);
         let mut tally = match &self.calls {
             Calls::Bits(ring) => return ring.record(tag, failure).map(Evaluation::Evaluate),
             Calls::Slots(ring) => ring.record(tag, failure, nanos)?,
             Calls::Time(window) => {
-                let recorded =
-                    window.record(stripe, tag, duration_nanos(now), failure, nanos, budgeted)?;
+                let recorded = window.record(stripe, tag, now, failure, nanos, budgeted)?;
                 self.count_streak(tag, failure)?;
                 return Ok(match recorded {
                     Recorded::Skip => Evaluation::Skip,
@@ -326,9 +325,9 @@ impl Recorder {
 
     /// After an evaluation found the rule false with `needed` more calls at the least before
     /// it can be true, lets the stripe skip evaluations for fewer calls than that.
-    pub(crate) fn grant(&self, stripe: usize, tag: u64, now: Duration, needed: u64) {
+    pub(crate) fn grant(&self, stripe: usize, tag: u64, now: u64, needed: u64) {
         if let Calls::Time(window) = &self.calls {
-            window.grant(stripe, tag, duration_nanos(now), needed);
+            window.grant(stripe, tag, now, needed);
         }
     }
 

@@ -13,6 +13,10 @@ fn secs(s: u64) -> Duration {
 
 const STRIPES: usize = 2;
 
+fn ns(duration: Duration) -> u64 {
+    crate::clock::duration_nanos(duration)
+}
+
 fn recorder(window: Window, thresholds: &[Duration], latency: bool) -> Recorder {
     Recorder::new(window, thresholds, latency, STRIPES, tag(0), Duration::ZERO)
 }
@@ -24,7 +28,7 @@ fn record(recorder: &Recorder, now: Duration, failure: bool, duration: Duration)
 
 fn record_on(recorder: &Recorder, stripe: usize, now: Duration, failure: bool, duration: Duration) {
     recorder
-        .record(stripe, tag(0), now, failure, duration, false)
+        .record(stripe, tag(0), ns(now), failure, ns(duration), false)
         .expect("the first period is current");
 }
 
@@ -288,13 +292,13 @@ fn a_clear_empties_every_window_in_place_and_turns_away_the_old_period() {
         // A writer of the ended period fails and changes nothing.
         assert_eq!(
             recorder
-                .record(0, tag(0), secs(5), true, MS, false)
+                .record(0, tag(0), ns(secs(5)), true, ns(MS), false)
                 .map(|_| ()),
             Err(Stale),
             "{window}"
         );
         recorder
-            .record(1, tag(1), secs(5), false, MS, false)
+            .record(1, tag(1), ns(secs(5)), false, ns(MS), false)
             .expect("the new period is current");
         let m = metrics(&recorder, secs(5));
         assert_eq!((m.total(), m.failures()), (1, 0), "{window}");
@@ -312,7 +316,7 @@ fn a_time_window_stripe_skips_evaluations_only_within_its_granted_budget() {
         Duration::ZERO,
     );
     let evaluate = |stripe: usize, now: Duration| match recorder
-        .record(stripe, tag(0), now, false, Duration::ZERO, true)
+        .record(stripe, tag(0), ns(now), false, 0, true)
         .expect("current period")
     {
         Evaluation::Skip => false,
@@ -324,38 +328,38 @@ fn a_time_window_stripe_skips_evaluations_only_within_its_granted_budget() {
     assert!(evaluate(0, secs(1)));
     // The rule needs 9 more calls: 8 may be skipped, shared by the two stripes, each taking
     // its half of what the other does not hold.
-    recorder.grant(0, tag(0), secs(1), 9);
+    recorder.grant(0, tag(0), ns(secs(1)), 9);
     assert_eq!(skipped(0, 6), 4, "stripe 0 took half of 8");
-    recorder.grant(1, tag(0), secs(1), 9);
+    recorder.grant(1, tag(0), ns(secs(1)), 9);
     assert_eq!(
         skipped(1, 6),
         4,
         "stripe 1 half of 8, none held by stripe 0 any more"
     );
-    recorder.grant(0, tag(0), secs(1), 9);
-    recorder.grant(1, tag(0), secs(1), 9);
+    recorder.grant(0, tag(0), ns(secs(1)), 9);
+    recorder.grant(1, tag(0), ns(secs(1)), 9);
     assert_eq!(
         (skipped(0, 9), skipped(1, 9)),
         (4, 2),
         "stripe 1 gets half of what stripe 0 leaves"
     );
     // What a stripe has spent of its budget is free for the others.
-    recorder.grant(0, tag(0), secs(1), 9);
+    recorder.grant(0, tag(0), ns(secs(1)), 9);
     assert_eq!(skipped(0, 2), 2);
-    recorder.grant(1, tag(0), secs(1), 9);
+    recorder.grant(1, tag(0), ns(secs(1)), 9);
     assert_eq!(
         skipped(1, 9),
         3,
         "8 less the 2 stripe 0 still holds, halved"
     );
     // A budget ends with its second.
-    recorder.grant(0, tag(0), secs(1), 9);
+    recorder.grant(0, tag(0), ns(secs(1)), 9);
     assert!(evaluate(0, secs(2)));
     // And with its period.
-    recorder.grant(0, tag(0), secs(2), 100);
+    recorder.grant(0, tag(0), ns(secs(2)), 100);
     recorder.clear(tag(1), secs(2));
     assert!(matches!(
-        recorder.record(0, tag(1), secs(2), false, Duration::ZERO, true),
+        recorder.record(0, tag(1), ns(secs(2)), false, 0, true),
         Ok(Evaluation::Evaluate(_))
     ));
 }
