@@ -168,19 +168,25 @@ fn a_probe_outcome_racing_a_probe_timeout_lands_in_one_period() {
 }
 
 #[test]
-fn successes_counted_by_their_claims_are_exact_and_never_read_going_back() {
+fn successes_counted_by_their_window_are_exact_and_never_read_going_back() {
     // count(1): every claim completes a lap, so both ways a claim reaches the count race here.
-    for n in [1, 2] {
+    // A time window counts the successes it records by its sums; with one caller at a time
+    // its model stays small enough to finish (a success racing the clear, a failure racing
+    // the readers, which must not take it for a success while it is half-written).
+    let time = Window::time(Duration::from_secs(1));
+    let both: &[Outcome] = &[Outcome::Success, Outcome::Failure];
+    let cases = [
+        (Window::count(1), both),
+        (Window::count(2), both),
+        (time, &[Outcome::Success]),
+        (time, &[Outcome::Failure]),
+    ];
+    for (window, outcomes) in cases {
         loom::model(move || {
-            let circuit = circuit(
-                Window::count(n),
-                min_requests(u64::MAX),
-                false,
-                State::Closed,
-            );
-            let callers: Vec<_> = [Outcome::Success, Outcome::Failure]
-                .into_iter()
-                .map(|outcome| {
+            let circuit = circuit(window, min_requests(u64::MAX), false, State::Closed);
+            let callers: Vec<_> = outcomes
+                .iter()
+                .map(|&outcome| {
                     let circuit = circuit.clone();
                     thread::spawn(move || {
                         circuit
@@ -199,12 +205,15 @@ fn successes_counted_by_their_claims_are_exact_and_never_read_going_back() {
             let after = circuit.snapshot().calls;
             assert!(
                 before.success <= during.success && during.success <= after.success,
-                "count({n}): {before:?} then {during:?} then {after:?}"
+                "{window}: {before:?} then {during:?} then {after:?}"
             );
+            let expected = |which: Outcome| {
+                outcomes.iter().filter(|&&outcome| outcome == which).count() as u64
+            };
             assert_eq!(
                 (after.success, after.failure),
-                (1, 1),
-                "count({n}): {after:?}"
+                (expected(Outcome::Success), expected(Outcome::Failure)),
+                "{window}: {after:?}"
             );
         });
     }

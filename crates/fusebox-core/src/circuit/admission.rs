@@ -173,8 +173,15 @@ impl Core {
                 return;
             }
         }
-        stripe.count_outcome(outcome);
-        self.finish_guarded(stripe, grant, outcome);
+        // A success a time window records is counted by the window (see `window/time.rs`),
+        // on the stripe only if it is not recorded.
+        let by_window = outcome == Outcome::Success && self.recorder.counts_successes();
+        if !by_window {
+            stripe.count_outcome(outcome);
+        }
+        if !self.finish_guarded(stripe, grant, outcome) && by_window {
+            stripe.count(SUCCESS);
+        }
     }
 
     #[cold]
@@ -185,22 +192,23 @@ impl Core {
         self.transition(generation, State::Open, cause);
     }
 
-    /// Every other finish: other windows, other states, probes, ignored outcomes.
+    /// Every other finish: other windows, other states, probes, ignored outcomes. Returns
+    /// whether the outcome was recorded in the window.
     #[inline(never)]
-    fn finish_guarded(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) {
+    fn finish_guarded(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) -> bool {
         let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
         let admitted = unpack(grant.word).0;
         if generation != admitted {
-            return; // stale: admitted in a period that has ended
+            return false; // stale: admitted in a period that has ended
         }
         if outcome == Outcome::Ignored {
             if let Some(probe) = grant.probe() {
                 self.release_probe(admitted, probe, true);
             }
-            return;
+            return false;
         }
         if !state.records() {
-            return;
+            return false;
         }
         let policy = self.policy();
         // The closed path of a count window that does not measure latency reads no clock.
@@ -225,13 +233,13 @@ impl Core {
         );
         let tally = match recorded {
             Ok(Evaluation::Evaluate(tally)) => tally,
-            Ok(Evaluation::Skip) => return,
+            Ok(Evaluation::Skip) => return true,
             Err(_stale) => {
                 // The period ended while recording.
                 if let Some(probe) = grant.probe() {
                     self.release_probe(admitted, probe, true);
                 }
-                return;
+                return false;
             }
         };
         let rule = policy.trip();
@@ -250,10 +258,12 @@ impl Core {
                 }
             }
             State::HalfOpen => {
-                let Some(probe) = grant.probe() else { return };
+                let Some(probe) = grant.probe() else {
+                    return true;
+                };
                 let mut period = self.lock();
                 if period.generation != admitted {
-                    return;
+                    return true;
                 }
                 let now = Duration::from_nanos(now);
                 period.probes.retain(|(id, _)| *id != probe);
@@ -279,6 +289,7 @@ impl Core {
             }
             _ => {}
         }
+        true
     }
 
     /// Frees a probe slot of the period `generation`. `answered`: the probe came back (with

@@ -211,17 +211,14 @@ impl BitRing {
     }
 
     /// Successes counted by their claims alone (see the module's docs): exact once writers are
-    /// done, and while they write possibly less than before (`reported` keeps the most seen).
-    pub(crate) fn successes(&self, reported: &AtomicU64) -> u64 {
+    /// done, and while they write possibly less than before.
+    pub(crate) fn successes(&self) -> u64 {
         let claims = self
             .hot
             .claims
             .load(Ordering::Acquire)
             .wrapping_add(self.hot.control.peek() & FIELD_MASK);
-        let successes = claims.saturating_sub(self.hot.excluded.load(Ordering::Acquire));
-        reported
-            .fetch_max(successes, Ordering::AcqRel)
-            .max(successes)
+        claims.saturating_sub(self.hot.excluded.load(Ordering::Acquire))
     }
 
     /// Empties the window for the period `tag`. Runs under the circuit's transition lock.
@@ -265,7 +262,6 @@ mod tests {
     #[test]
     fn claims_count_the_successes_not_counted_elsewhere_across_laps_and_clears() {
         let ring = BitRing::new(3, 1);
-        let reported = AtomicU64::new(0);
         // Seven fast-path successes: two whole laps and one claim into the third.
         for _ in 0..7 {
             ring.record_counts(1, false, false).expect("period 1");
@@ -273,7 +269,7 @@ mod tests {
         // Failures and calls counted on a stripe claim positions without counting here.
         ring.record_counts(1, true, false).expect("period 1");
         ring.record(1, false).expect("period 1");
-        assert_eq!(ring.successes(&reported), 7);
+        assert_eq!(ring.successes(), 7);
         // A clear in the middle of a lap keeps its claims; stale calls claim nothing.
         ring.clear(2);
         assert_eq!(
@@ -284,25 +280,9 @@ mod tests {
             ring.record_counts(1, true, false),
             Err(Ended { claimed: false })
         );
-        assert_eq!(ring.successes(&reported), 7);
+        assert_eq!(ring.successes(), 7);
         ring.record_counts(2, false, false).expect("period 2");
-        assert_eq!(ring.successes(&reported), 8);
+        assert_eq!(ring.successes(), 8);
         assert_eq!(ring.tally().total, 1, "the window itself starts empty");
-    }
-
-    #[test]
-    fn the_reported_count_never_goes_back() {
-        let ring = BitRing::new(2, 1);
-        let reported = AtomicU64::new(5);
-        ring.record_counts(1, false, false).expect("period 1");
-        assert_eq!(
-            ring.successes(&reported),
-            5,
-            "a higher count was reported before"
-        );
-        for _ in 0..5 {
-            ring.record_counts(1, false, false).expect("period 1");
-        }
-        assert_eq!(ring.successes(&reported), 6);
     }
 }

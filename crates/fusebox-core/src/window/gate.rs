@@ -30,19 +30,36 @@ impl Gate {
     /// Enters for the period `tag`; `Stale` if the gate belongs to another period or is
     /// closing for a transition (which ends the recorder's period).
     pub(crate) fn enter(&self, tag: u64) -> Result<Inside<'_>, Stale> {
+        self.enter_as(tag, false)
+    }
+
+    /// [`Gate::enter`] for the gate of one stripe: finding the word changed by another
+    /// recorder means another thread shares the stripe, and this thread moves on to another
+    /// stripe for its next calls.
+    pub(crate) fn enter_stripe(&self, tag: u64) -> Result<Inside<'_>, Stale> {
+        self.enter_as(tag, true)
+    }
+
+    #[inline]
+    fn enter_as(&self, tag: u64, striped: bool) -> Result<Inside<'_>, Stale> {
         let mut word = self.0.load(Ordering::Acquire);
         loop {
             if word >> VALUE_BITS != tag || word & CLOSING != 0 {
                 return Err(Stale);
             }
-            match self.0.compare_exchange_weak(
+            match self.0.compare_exchange(
                 word,
                 word.wrapping_add(1),
                 Ordering::Acquire,
                 Ordering::Acquire,
             ) {
                 Ok(_) => return Ok(Inside(self)),
-                Err(actual) => word = actual,
+                Err(actual) => {
+                    if striped {
+                        crate::sync::move_stripe_hint();
+                    }
+                    word = actual;
+                }
             }
         }
     }

@@ -28,7 +28,7 @@ pub use metrics::{MAX_SLOW_THRESHOLDS, Metrics};
 pub(crate) use tagged::{Stale, tag};
 
 use crate::clock::duration_nanos;
-use crate::sync::{AtomicU64, CachePadded};
+use crate::sync::{AtomicU64, CachePadded, Ordering};
 pub(crate) use bits::BitRing;
 use slots::SlotRing;
 use sums::Layout;
@@ -160,7 +160,8 @@ pub(crate) struct Tally {
 /// What recording a call asks of the circuit.
 #[derive(Debug)]
 pub(crate) enum Evaluation {
-    /// The rule cannot have become true: skip evaluating it.
+    /// The rule cannot have become true, or the call's period ended after the call was
+    /// recorded: skip evaluating it.
     Skip,
     /// Evaluate the rule on this window.
     Evaluate(Tally),
@@ -257,10 +258,23 @@ impl Recorder {
         }
     }
 
-    /// Successes only the window counted: the fast path's (see `bits.rs`).
+    /// Successes only the window counted: a bit ring's on the fast path (see `bits.rs`),
+    /// every success a time window recorded (see `time.rs`). Never less than it reported
+    /// before.
     pub(crate) fn successes(&self) -> u64 {
-        self.bits()
-            .map_or(0, |ring| ring.successes(&self.successes_reported))
+        let read = match &self.calls {
+            Calls::Bits(ring) => ring.successes(),
+            Calls::Slots(_) => return 0,
+            Calls::Time(window) => window.successes(),
+        };
+        self.successes_reported
+            .fetch_max(read, Ordering::AcqRel)
+            .max(read)
+    }
+
+    /// Whether a success this window records is counted by it (and by nothing else).
+    pub(crate) fn counts_successes(&self) -> bool {
+        matches!(self.calls, Calls::Time(_))
     }
 
     /// Whether `record` needs the time the call finished (time windows bucket by it).
@@ -286,13 +300,18 @@ impl Recorder {
             Calls::Slots(ring) => ring.record(tag, failure, nanos)?,
             Calls::Time(window) => {
                 let recorded = window.record(stripe, tag, now, failure, nanos, budgeted)?;
-                self.count_streak(tag, failure)?;
-                return Ok(match recorded {
-                    Recorded::Skip => Evaluation::Skip,
-                    Recorded::Evaluate(mut tally) => {
-                        tally.streak = self.streak(tag)?;
-                        Evaluation::Evaluate(tally)
-                    }
+                // Recorded, and so counted (see `successes`): a period ending from here on
+                // only means there is nothing left to evaluate.
+                let counted = self.count_streak(tag, failure);
+                return Ok(match (recorded, counted) {
+                    (Recorded::Evaluate(mut tally), Ok(_)) => match self.streak(tag) {
+                        Ok(streak) => {
+                            tally.streak = streak;
+                            Evaluation::Evaluate(tally)
+                        }
+                        Err(Stale) => Evaluation::Skip,
+                    },
+                    _ => Evaluation::Skip,
                 });
             }
         };

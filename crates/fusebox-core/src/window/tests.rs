@@ -363,3 +363,51 @@ fn a_time_window_stripe_skips_evaluations_only_within_its_granted_budget() {
         Ok(Evaluation::Evaluate(_))
     ));
 }
+
+#[test]
+fn the_reported_count_of_successes_never_goes_back() {
+    let recorder = recorder(Window::count(2), &[], false);
+    let ring = recorder.bits().expect("a count window without latency");
+    recorder.successes_reported.store(5, Ordering::Relaxed);
+    ring.record_counts(tag(0), false, false)
+        .expect("the first period is current");
+    assert_eq!(
+        recorder.successes(),
+        5,
+        "a higher count was reported before"
+    );
+    for _ in 0..5 {
+        ring.record_counts(tag(0), false, false)
+            .expect("the first period is current");
+    }
+    assert_eq!(recorder.successes(), 6);
+}
+
+#[test]
+fn a_time_window_counts_the_successes_it_records_across_expiry_and_clears() {
+    let recorder = recorder(Window::time(secs(2)), &[MS], true);
+    record_on(&recorder, 0, secs(1), false, MS);
+    record_on(&recorder, 1, secs(1), true, MS);
+    record_on(&recorder, 1, secs(2), false, MS * 3);
+    assert_eq!(recorder.successes(), 2);
+    assert_eq!(metrics(&recorder, secs(2)).total(), 3);
+    // Second 1 expires: the window forgets it, the count of successes does not.
+    let m = metrics(&recorder, secs(3));
+    assert_eq!((m.total(), m.failures()), (1, 0));
+    assert_eq!(m.slow_calls(MS), Some(1));
+    assert_eq!(recorder.successes(), 2);
+    // A clear empties the window, and a late writer of the ended period counts nowhere.
+    recorder.clear(tag(1), secs(3));
+    assert_eq!(metrics(&recorder, secs(3)).total(), 0);
+    assert!(
+        recorder
+            .record(0, tag(0), ns(secs(3)), false, 0, false)
+            .is_err()
+    );
+    assert_eq!(recorder.successes(), 2);
+    recorder
+        .record(0, tag(1), ns(secs(3)), false, 0, false)
+        .expect("the new period is current");
+    let m = metrics(&recorder, secs(3));
+    assert_eq!((m.total(), recorder.successes()), (1, 3));
+}

@@ -1,9 +1,14 @@
 //! The `time(d)` window: calls of the last `d` seconds in one-second buckets, striped.
 //!
 //! Each stripe (one per core, see `circuit/stripes.rs`) has its own ring of `d` buckets and its
-//! own running sums over them, so concurrent calls on different cores write different cache
-//! lines: a call touches only its stripe. Reading the window merges the stripes: O(stripes),
-//! plus the expiry of buckets older than `d` (amortised O(1) per elapsed second and stripe).
+//! own sums over them, so concurrent calls on different cores write different cache lines: a
+//! call touches only its stripe. Reading the window merges the stripes: O(stripes), plus the
+//! expiry of buckets older than `d` (amortised O(1) per elapsed second and stripe).
+//!
+//! A stripe's sums only grow: `recorded` holds every call it recorded, `left` what has left
+//! the window (expired buckets, earlier periods), and the window is the difference. So
+//! `recorded` also counts the circuit's successes (total less failures): a success recorded
+//! here is counted nowhere else, and costs no write beyond the window's own.
 //!
 //! A closed circuit evaluates its trip rule after every recorded outcome, which would read
 //! every stripe on every call and bring back the sharing that striping removed. So evaluations
@@ -47,6 +52,9 @@ pub(crate) struct TimeWindow {
     /// rest of a call here).
     mask: u64,
     layout: Layout,
+    /// Where a stripe's bucket sums start in its cells, and where `recorded` starts.
+    sums_at: usize,
+    totals_at: usize,
     stripes: Box<[CachePadded<Stripe>]>,
     grants: Mutex<()>,
 }
@@ -55,14 +63,19 @@ pub(crate) struct TimeWindow {
 struct Stripe {
     gate: Gate,
     budget: AtomicU64,
-    /// Every bucket of a second `< expired_before` has been removed from `running`.
+    /// Every bucket of a second `< expired_before` has left the window.
     expired_before: AtomicU64,
     rotation: Mutex<()>,
-    seconds: Box<[AtomicU64]>,
-    /// `span` sets of sums, one per bucket.
-    buckets: Box<[AtomicU64]>,
-    running: Box<[AtomicU64]>,
+    /// One allocation, padded at both ends so that no other stripe's words share its cache
+    /// lines: the second each bucket holds, one set of sums per bucket, then two sets: every
+    /// call the stripe ever recorded over all periods (`recorded`, sums only grow), and what
+    /// of those has left the window (`left`: expired buckets, earlier periods). The window is
+    /// `recorded - left`.
+    cells: Box<[AtomicU64]>,
 }
+
+/// Words of padding at each end of a stripe's cells: a `CachePadded`'s alignment.
+const PAD: usize = std::mem::align_of::<CachePadded<u8>>() / std::mem::size_of::<u64>();
 
 /// What a record asks of its caller.
 #[derive(Debug)]
@@ -93,17 +106,49 @@ impl TimeWindow {
                         budget: AtomicU64::new(0),
                         expired_before: AtomicU64::new(first_live),
                         rotation: Mutex::new(()),
-                        seconds: (0..buckets).map(|_| AtomicU64::new(EMPTY)).collect(),
-                        buckets: layout.cells(buckets),
-                        running: layout.cells(1),
+                        cells: (0..Self::cells(buckets, layout.width()))
+                            .map(|cell| {
+                                let second = (PAD..PAD.saturating_add(buckets)).contains(&cell);
+                                AtomicU64::new(if second { EMPTY } else { 0 })
+                            })
+                            .collect(),
                     })
                 })
                 .collect(),
             span,
             mask: (buckets as u64).saturating_sub(1),
+            sums_at: PAD.saturating_add(buckets),
+            totals_at: PAD
+                .saturating_add(buckets)
+                .saturating_add(buckets.saturating_mul(layout.width())),
             layout,
             grants: Mutex::new(()),
         }
+    }
+
+    /// Words of a stripe's cells with `buckets` buckets of `width` sums each.
+    fn cells(buckets: usize, width: usize) -> usize {
+        buckets
+            .saturating_mul(width.saturating_add(1))
+            .saturating_add(width.saturating_mul(2))
+            .saturating_add(PAD.saturating_mul(2))
+    }
+
+    /// The second each bucket of `stripe` holds.
+    fn seconds<'s>(&self, stripe: &'s Stripe) -> &'s [AtomicU64] {
+        &stripe.cells[PAD..self.sums_at]
+    }
+
+    /// The sums of every bucket of `stripe`, bucket by bucket.
+    fn sums<'s>(&self, stripe: &'s Stripe) -> &'s [AtomicU64] {
+        &stripe.cells[self.sums_at..self.totals_at]
+    }
+
+    /// `recorded` and `left` of `stripe` (see [`Stripe::cells`]).
+    fn totals<'s>(&self, stripe: &'s Stripe) -> (&'s [AtomicU64], &'s [AtomicU64]) {
+        let width = self.layout.width();
+        let (recorded, rest) = stripe.cells[self.totals_at..].split_at(width);
+        (recorded, &rest[..width])
     }
 
     /// Buckets per stripe for a window of `span` seconds.
@@ -119,10 +164,10 @@ impl TimeWindow {
         #[allow(clippy::cast_possible_truncation)] // masked below the bucket count
         let index = (second & self.mask) as usize;
         let width = self.layout.width();
+        let sums = self.sums_at.saturating_add(index.saturating_mul(width));
         (
-            &stripe.seconds[index],
-            &stripe.buckets
-                [index.saturating_mul(width)..index.saturating_add(1).saturating_mul(width)],
+            &stripe.cells[PAD.saturating_add(index)],
+            &stripe.cells[sums..sums.saturating_add(width)],
         )
     }
 
@@ -140,13 +185,13 @@ impl TimeWindow {
         let stripe = self.stripe(index);
         let second = now / NANOS_PER_SECOND;
         {
-            let _inside = stripe.gate.enter(tag)?;
+            let _inside = stripe.gate.enter_stripe(tag)?;
             let (held, sums) = self.bucket(stripe, second);
             if held.load(Ordering::Acquire) != second {
                 self.rotate(stripe, held, sums, second);
             }
             let total = self.layout.add(sums, true, failure, nanos);
-            self.layout.add(&stripe.running, true, failure, nanos);
+            self.layout.add(self.totals(stripe).0, true, failure, nanos);
             if budgeted {
                 let budget = stripe.budget.load(Ordering::Acquire);
                 if budget >> UNTIL_BITS == budget_second(second) && total <= budget & UNTIL_MAX {
@@ -157,8 +202,8 @@ impl TimeWindow {
         Ok(Recorded::Evaluate(self.tally(now)))
     }
 
-    /// Makes the bucket hold `second`, removing whatever older second it held from the
-    /// stripe's running sums.
+    /// Makes the bucket hold `second`, moving whatever older second it held out of the
+    /// window.
     fn rotate(&self, stripe: &Stripe, held: &AtomicU64, sums: &[AtomicU64], second: u64) {
         let _guard = crate::sync::lock(&stripe.rotation);
         let current = held.load(Ordering::Acquire);
@@ -167,7 +212,7 @@ impl TimeWindow {
         if current == second || (current != EMPTY && current > second) {
             return;
         }
-        self.layout.drain(sums, &stripe.running);
+        Layout::drain(sums, self.totals(stripe).1);
         held.store(second, Ordering::Release);
         // A budget of another second is spent: drop it, so that its second's bits coming round
         // again (after 2^24 s) cannot revive it.
@@ -196,7 +241,7 @@ impl TimeWindow {
             let (held, sums) = self.bucket(stripe, visited);
             let current = held.load(Ordering::Acquire);
             if current != EMPTY && current < oldest_live {
-                self.layout.drain(sums, &stripe.running);
+                Layout::drain(sums, self.totals(stripe).1);
                 held.store(EMPTY, Ordering::Release);
             }
         }
@@ -209,9 +254,18 @@ impl TimeWindow {
         let mut tally = Tally::default();
         for stripe in &*self.stripes {
             self.expire(stripe, second);
-            self.layout.read_into(&stripe.running, None, &mut tally);
+            let (recorded, left) = self.totals(stripe);
+            self.layout.read_difference(recorded, left, &mut tally);
         }
         tally
+    }
+
+    /// The successes recorded on every stripe in every period so far: exact at rest, possibly
+    /// low while calls are recorded.
+    pub(crate) fn successes(&self) -> u64 {
+        self.stripes.iter().fold(0, |sum: u64, stripe| {
+            sum.wrapping_add(Layout::successes(self.totals(stripe).0))
+        })
     }
 
     /// After an evaluation on stripe `index` found the rule false at `now`, with `needed`
@@ -276,11 +330,12 @@ impl TimeWindow {
             stripe.gate.reset(tag, || {
                 let _guard = crate::sync::lock(&stripe.rotation);
                 stripe.budget.store(0, Ordering::Relaxed);
-                for second in &*stripe.seconds {
+                for second in self.seconds(stripe) {
                     second.store(EMPTY, Ordering::Relaxed);
                 }
-                Layout::clear(&stripe.buckets);
-                Layout::clear(&stripe.running);
+                Layout::clear(self.sums(stripe));
+                let (recorded, left) = self.totals(stripe);
+                Layout::settle(recorded, left);
                 stripe.expired_before.store(first_live, Ordering::Release);
             });
         }
@@ -290,10 +345,7 @@ impl TimeWindow {
     pub(crate) fn bytes(seconds: u64, width: usize, stripes: usize) -> usize {
         let buckets = Self::buckets(seconds);
         let per_stripe = std::mem::size_of::<CachePadded<Stripe>>().saturating_add(
-            buckets
-                .saturating_mul(width.saturating_add(1))
-                .saturating_add(width)
-                .saturating_mul(std::mem::size_of::<AtomicU64>()),
+            Self::cells(buckets, width).saturating_mul(std::mem::size_of::<AtomicU64>()),
         );
         std::mem::size_of::<TimeWindow>().saturating_add(per_stripe.saturating_mul(stripes))
     }
