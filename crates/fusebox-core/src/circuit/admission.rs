@@ -173,8 +173,13 @@ impl Core {
                 return;
             }
         }
-        // A success a time window records is counted by the window (see `window/time.rs`),
-        // on the stripe only if it is not recorded.
+        self.finish_counted(stripe, grant, outcome);
+    }
+
+    /// Counts and records every other finish. A success a time window records is counted
+    /// by the window (see `window/time.rs`), on the stripe only if it is not recorded.
+    #[inline(never)]
+    fn finish_counted(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) {
         let by_window = outcome == Outcome::Success && self.recorder.counts_successes();
         if !by_window {
             stripe.count_outcome(outcome);
@@ -194,7 +199,7 @@ impl Core {
 
     /// Every other finish: other windows, other states, probes, ignored outcomes. Returns
     /// whether the outcome was recorded in the window.
-    #[inline(never)]
+    #[inline]
     fn finish_guarded(&self, stripe: &Stripe, grant: &Grant, outcome: Outcome) -> bool {
         let (generation, state) = unpack(self.head.word.load(Ordering::Acquire));
         let admitted = unpack(grant.word).0;
