@@ -10,7 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::Rejected;
-use super::period::{Core, Entry, NEVER, admits_all, is_closed, unpack};
+use super::period::{Core, Entry, NEVER, admits_all, is_closed, is_open, unpack};
 use super::stripes::{FAILURE, IGNORED, REJECTED, SUCCESS, Stripe};
 use crate::sync::{Arc, Ordering};
 use crate::trip::View;
@@ -67,9 +67,29 @@ impl Core {
     }
 
     /// The states that do not admit every call: `open`, `half_open`, `forced_open`.
-    // Kept out of line so that the hot path above stays a few instructions.
+    // Kept out of line so that the hot path above stays a few instructions; an open circuit's
+    // rejection is decided here, in a function small enough to need few registers saved,
+    // and everything else in `acquire_slow`.
     #[inline(never)]
     fn acquire_guarded(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
+        let word = self.head.word.load(Ordering::Acquire);
+        if is_open(word) {
+            let probe_at = self.head.probe_at.load(Ordering::Acquire);
+            if probe_at == NEVER {
+                return Err(self.reject(stripe, State::Open, None));
+            }
+            let now = self.now_nanos();
+            if now < probe_at {
+                let wait = Duration::from_nanos(probe_at.saturating_sub(now));
+                return Err(self.reject(stripe, State::Open, Some(wait)));
+            }
+        }
+        self.acquire_slow(stripe)
+    }
+
+    /// Decides a call in any state, moving an open circuit whose wait is over to `half_open`.
+    #[inline(never)]
+    fn acquire_slow(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
         loop {
             let word = self.head.word.load(Ordering::Acquire);
             let (generation, state) = unpack(word);

@@ -51,6 +51,11 @@ pub(super) fn is_closed(word: u64) -> bool {
     word & STATE_MASK == State::Closed.index()
 }
 
+/// Whether the state in `word` is `open`.
+pub(super) fn is_open(word: u64) -> bool {
+    word & STATE_MASK == State::Open.index()
+}
+
 /// What the hot paths read; only transitions and probes write it.
 #[derive(Debug)]
 pub(super) struct Head {
