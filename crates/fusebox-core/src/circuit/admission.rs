@@ -69,7 +69,8 @@ impl Core {
     /// The states that do not admit every call: `open`, `half_open`, `forced_open`.
     // Kept out of line so that the hot path above stays a few instructions; an open circuit's
     // rejection is decided here, in a function small enough to need few registers saved,
-    // and everything else in `acquire_slow`.
+    // and everything else in `acquire_slow`. Its open arm decides the same way: written out
+    // twice because a shared helper returning the decision measured 1.5 ns slower here.
     #[inline(never)]
     fn acquire_guarded(&self, stripe: &Stripe) -> Result<Grant, Rejected> {
         let word = self.head.word.load(Ordering::Acquire);
