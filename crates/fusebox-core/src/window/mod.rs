@@ -302,15 +302,11 @@ impl Recorder {
                 let recorded = window.record(stripe, tag, now, failure, nanos, budgeted)?;
                 // Recorded, and so counted (see `successes`): a period ending from here on
                 // only means there is nothing left to evaluate.
-                let counted = self.count_streak(tag, failure);
-                return Ok(match (recorded, counted) {
-                    (Recorded::Evaluate(mut tally), Ok(_)) => match self.streak(tag) {
-                        Ok(streak) => {
-                            tally.streak = streak;
-                            Evaluation::Evaluate(tally)
-                        }
-                        Err(Stale) => Evaluation::Skip,
-                    },
+                return Ok(match (recorded, self.count_streak(tag, failure)) {
+                    (Recorded::Evaluate(mut tally), Ok(streak)) => {
+                        tally.streak = streak;
+                        Evaluation::Evaluate(tally)
+                    }
                     _ => Evaluation::Skip,
                 });
             }
@@ -330,12 +326,6 @@ impl Recorder {
             streak.update(tag, |streak| (streak != 0).then_some(0))?;
             Ok(0)
         }
-    }
-
-    fn streak(&self, tag: u64) -> Result<u64, Stale> {
-        self.streak
-            .as_ref()
-            .map_or(Ok(0), |streak| streak.load(tag))
     }
 
     fn peek_streak(&self) -> u64 {
