@@ -4,9 +4,9 @@
 //! core write one cache line, so the counts are striped, like Java's `LongAdder`: each thread
 //! counts on its stripe (threads are spread over stripes by a thread-local hint) and a snapshot
 //! adds the stripes up. A thread that finds its stripe contended moves to the next one.
-//! One kind of call is not counted here: a success on the closed fast path, which a bit ring's
-//! claim of a position already counts (see `window/bits.rs`), so that it writes one shared
-//! line and nothing else.
+//! Successes a window records are not counted here but by the window: a bit ring's claim of a
+//! position on the closed fast path (see `window/bits.rs`), so that such a call writes one
+//! shared line and nothing else, and a time window's own sums (see `window/time.rs`).
 //!
 //! A stripe is also what a tower response future holds to reach its circuit: an `Arc` of its
 //! own, so that taking and dropping it per call writes the stripe's own reference count, not
